@@ -1,0 +1,37 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: demo run test lint typecheck unit services clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## Run the whole platform on embedded defaults with a simulated fleet (^C to stop).
+demo: $(BIN)/.installed
+	$(BIN)/collateral demo $(ARGS)
+
+## Run broker, ingest, monitor, webhooks and API without the simulator.
+run: $(BIN)/.installed
+	$(BIN)/collateral run $(ARGS)
+
+## Install the real servers the integration tests start (influxd, mosquitto).
+services:
+	@./scripts/install-services
+
+## Lint, type-check and run every test (integration tests start their own servers).
+test: $(BIN)/.installed services lint typecheck
+	$(BIN)/pytest -q $(ARGS)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,278 @@
+"""The ``collateral`` command: one entry point, a subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from collateral.settings import Settings
+
+__all__ = ["main"]
+
+log = logging.getLogger("collateral")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    settings = _settings(args)
+    _setup_logging(settings.log_level)
+    try:
+        code: int = args.handler(settings, args)
+    except KeyboardInterrupt:
+        return 130
+    except (ValueError, OSError) as exc:
+        print(f"collateral: error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        key: value
+        for key in ("broker_url", "store_url", "registry_url", "data_dir", "api_host", "api_port",
+                    "log_level")
+        if (value := getattr(args, key, None)) is not None
+    }
+    return Settings(**overrides)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(),
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    for noisy in ("amqtt", "transitions", "httpx", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--broker-url", help="mqtt://host:port (default: env CW_BROKER_URL, "
+                                        "else the embedded broker where one is started)")
+    p.add_argument("--store-url", help="influxdb://user:pass@host:8086/db (default: embedded)")
+    p.add_argument("--registry-url", help="SQLAlchemy URL (default: SQLite in the data dir)")
+    p.add_argument("--data-dir", type=Path, help="where embedded data lives (default: ./var)")
+    p.add_argument("--log-level", help="DEBUG, INFO, WARNING (default: INFO)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="collateral", description=__doc__)
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[Settings, argparse.Namespace], int],
+                help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _common(p)
+        p.set_defaults(handler=handler)
+        return p
+
+    demo = command("demo", _cmd_demo, "run the whole platform with a simulated fleet")
+    demo.add_argument("--duration", type=float, help="stop after SECONDS (default: run until ^C)")
+    demo.add_argument("--summary-json", type=Path, help="write the run's summary to FILE")
+    demo.add_argument("--assets", type=int, default=300)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--speed", type=float, default=720.0,
+                      help="device seconds per wall second (default 720: a day in 2 minutes)")
+    demo.add_argument("--api-port", type=int, help="API port (default 8000; a free one if taken)")
+
+    run = command("run", _cmd_run, "run broker (embedded unless --broker-url), ingest, "
+                                   "monitor, webhooks and the API in one process")
+    run.add_argument("--api-port", type=int)
+
+    sim = command("simulate", _cmd_simulate, "publish a simulated fleet to a broker")
+    sim.add_argument("--fleet", type=Path, help="fleet YAML (see --generate)")
+    sim.add_argument("--generate", type=int, metavar="N",
+                     help="print a generated fleet of N assets as YAML and exit")
+    sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--speed", type=float, default=1.0)
+    sim.add_argument("--duration", type=float)
+    sim.add_argument("--start-ms", type=int, help="device time to start at (default: now)")
+    sim.add_argument("--webhook-base-url", default="http://127.0.0.1:8765/webhooks")
+
+    command("ingest", _cmd_ingest, "consume telemetry from the broker into the store")
+    mon = command("monitor", _cmd_monitor, "run detectors, alerts and webhook delivery")
+    mon.add_argument("--partitions", help="comma-separated hand-off partitions to own "
+                                          "(default: all)")
+    mon.add_argument("--client-id", default="cw-monitor")
+    serve = command("serve", _cmd_serve, "serve the API and dashboard")
+    serve.add_argument("--api-host")
+    serve.add_argument("--api-port", type=int)
+
+    reg = command("registry", _cmd_registry, "import or export the registry")
+    reg.add_argument("action", choices=["import", "export", "init"])
+    reg.add_argument("file", nargs="?", type=Path, help="fleet YAML (import) or output (export)")
+
+    dl = command("deadletters", _cmd_deadletters, "list dead letters")
+    dl.add_argument("action", choices=["list"])
+    dl.add_argument("--limit", type=int, default=20)
+    return parser
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(_sig: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from collateral.demo import DemoOptions, run_demo
+
+    options = DemoOptions(assets=args.assets, seed=args.seed, speed=args.speed,
+                          duration_s=args.duration, summary_json=args.summary_json)
+    summary = run_demo(settings, options, _stop_on_signals())
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    from collateral.platform import Platform
+
+    stop = _stop_on_signals()
+    platform = Platform(settings)
+    platform.start_broker()
+    platform.start_services()
+    print(f"broker {platform.broker_url}  dashboard {platform.api_url}/  (^C to stop)")
+    stop.wait()
+    platform.stop()
+    return 0
+
+
+def _require_broker(settings: Settings) -> str:
+    if not settings.broker_url:
+        raise ValueError("set --broker-url or CW_BROKER_URL (the embedded broker runs only "
+                         "inside `collateral run` and `collateral demo`)")
+    return settings.broker_url
+
+
+def _cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from devices.fleet import dump_fleet, generate_fleet, load_fleet
+
+    if args.generate is not None:
+        dump_fleet(generate_fleet(args.generate, seed=args.seed,
+                                  webhook_base_url=args.webhook_base_url), sys.stdout)
+        return 0
+    if args.fleet is None:
+        raise ValueError("give --fleet FILE (or --generate N to make one)")
+    from collateral.settings import parse_broker_url
+    from devices.publisher import run_simulation
+
+    address = parse_broker_url(_require_broker(settings))
+    stats = run_simulation(load_fleet(args.fleet), seed=args.seed, speed=args.speed,
+                           host=address.host, port=address.port, start_ms=args.start_ms,
+                           duration_s=args.duration, stop_event=_stop_on_signals(),
+                           mqtt_username=address.username, mqtt_password=address.password)
+    print(json.dumps({"published": stats.published, "acked": stats.acked}))
+    return 0
+
+
+def _cmd_ingest(settings: Settings, _args: argparse.Namespace) -> int:
+    from collateral.platform import broker_endpoint, open_registry, open_telemetry_store
+    from ingest.service import IngestConfig, IngestService
+    from ingest.wire import Limits
+
+    stop = _stop_on_signals()
+    limits = Limits(max_future_skew_ms=int(settings.max_future_skew_s * 1000))
+    service = IngestService(broker_endpoint(_require_broker(settings)),
+                            open_telemetry_store(settings), open_registry(settings),
+                            IngestConfig(partitions=settings.partitions,
+                                         batch_size=settings.ingest_batch,
+                                         flush_s=settings.ingest_flush_s, limits=limits))
+    service.start()
+    stop.wait()
+    service.stop()
+    print(json.dumps(service.stats.as_dict()))
+    return 0
+
+
+def _cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
+    from collateral.platform import broker_endpoint, open_registry
+    from monitor.service import MonitorConfig, MonitorService
+    from monitor.webhooks import WebhookDispatcher
+
+    stop = _stop_on_signals()
+    registry = open_registry(settings)
+    parts = [int(p) for p in args.partitions.split(",")] if args.partitions else None
+    service = MonitorService(broker_endpoint(_require_broker(settings)), registry,
+                             MonitorConfig(client_id=args.client_id, partitions=parts,
+                                           total_partitions=settings.partitions))
+    service.start()
+    dispatcher = WebhookDispatcher(registry)
+    dispatcher.run_forever(stop)
+    service.stop()
+    return 0
+
+
+def _cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from collateral.platform import open_registry, open_telemetry_store
+    from dashboards.app import create_app
+
+    app = create_app(open_registry(settings), open_telemetry_store(settings))
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="info")
+    return 0
+
+
+def _cmd_registry(settings: Settings, args: argparse.Namespace) -> int:
+    from collateral.platform import open_registry
+    from registry import RegistryError, export_fleet, import_fleet_file
+
+    registry = open_registry(settings)
+    try:
+        if args.action == "import":
+            if args.file is None:
+                raise ValueError("registry import needs a FILE")
+            summary = import_fleet_file(registry, args.file)
+            print(f"imported {summary.lenders} lenders, {summary.loans} loans, "
+                  f"{summary.assets} assets, {summary.devices} devices")
+        elif args.action == "export":
+            text = yaml.safe_dump(export_fleet(registry), sort_keys=False)
+            if args.file is None:
+                sys.stdout.write(text)
+            else:
+                args.file.write_text(text)
+        else:
+            print(f"registry ready at {settings.resolved_registry_url()}")
+    except RegistryError as exc:
+        print(f"collateral: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        registry.close()
+    return 0
+
+
+def _cmd_deadletters(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from collateral.platform import open_registry
+    from registry.models import DeadLetter
+
+    registry = open_registry(settings)
+    with registry.session() as session:
+        rows = session.scalars(select(DeadLetter).order_by(DeadLetter.id.desc())
+                               .limit(args.limit)).all()
+        for row in rows:
+            preview = row.payload[:80].decode("utf-8", "replace")
+            print(f"{row.id}\t{row.received_at:%Y-%m-%d %H:%M:%S}\t{row.reason}\t{row.topic}\t"
+                  f"{row.detail[:80]}\t{preview!r}")
+    registry.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,110 @@
+"""The MQTT edge shared by ingest and monitor: a paho-mqtt 2.x client set up once.
+
+Persistent session (clean_session false) and manual acknowledgements: a QoS 1
+message is acknowledged by the caller only once its effect is durable, so a
+crash before that makes the broker redeliver it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+__all__ = ["MqttEndpoint", "MessageHandler", "connect_consumer"]
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[mqtt.MQTTMessage], None]
+
+
+class MqttEndpoint:
+    """Where and how to connect; the password is never shown."""
+
+    __slots__ = ("host", "port", "username", "password", "protocol")
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str | None = None,
+        password: str | None = None,
+        protocol: int = 4,
+    ) -> None:
+        self.host, self.port = host, port
+        self.username, self.password = username, password
+        self.protocol = protocol  # 4 = MQTT 3.1.1, 5 = MQTT 5
+
+    def __repr__(self) -> str:
+        return f"MqttEndpoint({self.host!r}, {self.port}, protocol={self.protocol})"
+
+
+def connect_consumer(
+    endpoint: MqttEndpoint,
+    client_id: str,
+    subscriptions: list[str],
+    on_message: MessageHandler,
+    max_inflight: int = 1000,
+) -> mqtt.Client:
+    """A started client with a persistent session, manual acks and its subscriptions.
+
+    Subscriptions are renewed on every (re)connect, so a broker that lost the
+    session (restart without persistence) still delivers to us afterwards.
+    """
+    v5 = endpoint.protocol == 5
+    protocol = MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311
+    kwargs: dict[str, object] = {}
+    if protocol == MQTTProtocolVersion.MQTTv311:
+        kwargs["clean_session"] = False
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
+        manual_ack=True, **kwargs,  # type: ignore[arg-type]
+    )
+    if endpoint.username:
+        client.username_pw_set(endpoint.username, endpoint.password)
+    client.max_inflight_messages_set(max_inflight)
+    client.max_queued_messages_set(0)
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    connected = threading.Event()
+
+    def on_connect(c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
+        if rc.is_failure:
+            log.error("mqtt %s: connect refused by %s:%d: %s", client_id, endpoint.host,
+                      endpoint.port, rc)
+            return
+        for topic in subscriptions:
+            c.subscribe(topic, qos=1)
+        log.info("mqtt %s: connected to %s:%d, subscribed %s", client_id, endpoint.host,
+                 endpoint.port, subscriptions)
+        connected.set()
+
+    def on_disconnect(_c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
+        log.warning("mqtt %s: disconnected (%s); paho reconnects", client_id, rc)
+
+    def handle(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        try:
+            on_message(message)
+        except Exception:  # a failing handler is logged; the network loop goes on
+            log.exception("mqtt %s: message handler failed on %s", client_id, message.topic)
+
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    client.on_message = handle
+    connect_kwargs: dict[str, object] = {}
+    if protocol == MQTTProtocolVersion.MQTTv5:
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 7 * 24 * 3600
+        props.ReceiveMaximum = max_inflight
+        connect_kwargs = {"clean_start": False, "properties": props}
+    client.connect_async(endpoint.host, endpoint.port, keepalive=30, **connect_kwargs)  # type: ignore[arg-type]
+    client.loop_start()
+    if not connected.wait(15):
+        log.warning("mqtt %s: not connected after 15 s; still trying", client_id)
+    return client

@@ -1,0 +1,159 @@
+"""The SQL edge of the alert lifecycle: alerts, loan warning levels, webhook events.
+
+One transaction per batch of changes: an alert row, the loan's warning level
+and the webhook events it causes commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.alerts import Alert, AlertEvent, AlertStatus
+from monitor.model import AlertKind, Pledge
+from monitor.warning import loan_warning_level
+from monitor.webhooks import enqueue_event
+from registry import Registry
+from registry.models import Alert as AlertRow
+from registry.models import Loan, WarningChange
+
+__all__ = ["AlertChange", "AlertStore"]
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, AlertKind]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChange:
+    alert: Alert
+    events: Sequence[AlertEvent]
+
+
+class AlertStore:
+    """Open alerts in memory (for the engine), every change in SQL."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.open: dict[Key, Alert] = {}
+        self._ids: dict[Key, int] = {}
+        self.opened_by_kind: dict[str, int] = {}
+        self.events_enqueued = 0
+
+    def load(self) -> None:
+        with self.registry.session() as session:
+            rows = session.scalars(select(AlertRow).where(AlertRow.status == "open")).all()
+            for row in rows:
+                key = (row.asset_id, AlertKind(row.kind))
+                self.open[key] = _alert_from_row(row)
+                self._ids[key] = row.id
+        log.info("monitor: %d open alerts loaded", len(self.open))
+
+    def commit(self, changes: Sequence[AlertChange], pledges: Mapping[str, Pledge]) -> None:
+        if not changes:
+            return
+        with self.registry.session() as session:
+            loans: set[str] = set()
+            for change in changes:
+                self._save_one(session, change, pledges)
+                pledge = pledges.get(change.alert.asset_id)
+                if pledge is not None:
+                    loans.add(pledge.loan_id)
+            for loan_id in loans:
+                self._update_warning(session, loan_id, pledges, _last_time(changes))
+
+    def _save_one(self, session: Session, change: AlertChange, pledges: Mapping[str, Pledge]) -> None:
+        alert = change.alert
+        key = (alert.asset_id, alert.kind)
+        row_id = self._ids.get(key)
+        row = session.get(AlertRow, row_id) if row_id is not None else None
+        if row is None:
+            row = AlertRow(asset_id=alert.asset_id, kind=alert.kind.value)
+            session.add(row)
+            self.opened_by_kind[alert.kind.value] = self.opened_by_kind.get(alert.kind.value, 0) + 1
+        _fill_row(row, alert)
+        session.flush()
+        if alert.status == AlertStatus.OPEN:
+            self.open[key], self._ids[key] = alert, row.id
+        else:
+            self.open.pop(key, None)
+            self._ids.pop(key, None)
+        pledge = pledges.get(alert.asset_id)
+        if pledge is None:
+            return
+        for event in change.events:
+            self._enqueue(session, pledge.lender_id, event.type.value,
+                          _alert_data(row.id, alert, pledge),
+                          f"alert-{row.id}-{event.type.value}-{event.at_ms}", event.at_ms)
+
+    def _update_warning(self, session: Session, loan_id: str, pledges: Mapping[str, Pledge],
+                        at_ms: int) -> None:
+        assets = {p.asset_id for p in pledges.values() if p.loan_id == loan_id}
+        level, reason = loan_warning_level(a for (asset, _), a in self.open.items() if asset in assets)
+        loan = session.get(Loan, loan_id)
+        if loan is None or loan.warning_level == level.value:
+            return
+        previous = loan.warning_level
+        loan.warning_level, loan.warning_reason, loan.warning_changed_ms = level.value, reason, at_ms
+        session.add(WarningChange(loan_id=loan_id, level=level.value, previous=previous,
+                                  reason=reason, at_ms=at_ms))
+        data = {"loan_id": loan_id, "level": level.value, "previous": previous, "reason": reason,
+                "at": _iso(at_ms)}
+        self._enqueue(session, loan.lender_id, "loan.warning_changed", data,
+                      f"loan-{loan_id}-warning-{at_ms}-{level.value}", at_ms)
+        log.info("loan %s warning %s -> %s (%s)", loan_id, previous, level.value, reason)
+
+    def _enqueue(self, session: Session, lender_id: str, event_type: str, data: dict[str, Any],
+                 event_id: str, at_ms: int) -> None:
+        enqueue_event(session, lender_id=lender_id, event_type=event_type, data=data,
+                      event_id=event_id, occurred_at=datetime.fromtimestamp(at_ms / 1000, UTC))
+        self.events_enqueued += 1
+
+
+def _last_time(changes: Iterable[AlertChange]) -> int:
+    return max(c.alert.updated_at_ms for c in changes)
+
+
+def _iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _alert_data(alert_id: int, alert: Alert, pledge: Pledge) -> dict[str, Any]:
+    return {
+        "alert_id": alert_id,
+        "asset_id": alert.asset_id,
+        "loan_id": pledge.loan_id,
+        "kind": alert.kind.value,
+        "status": alert.status.value,
+        "opened_at": _iso(alert.opened_at_ms),
+        "updated_at": _iso(alert.updated_at_ms),
+        "resolved_at": _iso(alert.resolved_at_ms),
+        "reason": alert.reason,
+        "details": dict(alert.details),
+    }
+
+
+def _fill_row(row: AlertRow, alert: Alert) -> None:
+    row.status = alert.status.value
+    row.opened_at_ms = alert.opened_at_ms
+    row.updated_at_ms = alert.updated_at_ms
+    row.resolved_at_ms = alert.resolved_at_ms
+    row.reason = alert.reason
+    row.details = dict(alert.details)
+    row.state = alert.to_dict()
+
+
+def _alert_from_row(row: AlertRow) -> Alert:
+    if row.state:
+        return Alert.from_dict(row.state)
+    return Alert(asset_id=row.asset_id, kind=AlertKind(row.kind), status=AlertStatus(row.status),
+                 opened_at_ms=row.opened_at_ms, updated_at_ms=row.updated_at_ms,
+                 resolved_at_ms=row.resolved_at_ms, reason=row.reason, details=row.details)

@@ -1,0 +1,64 @@
+"""Domain values the detectors and the alert lifecycle share.
+
+No I/O here: plain frozen dataclasses that tests build directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["AlertKind", "Site", "Pledge", "Finding"]
+
+
+class AlertKind(StrEnum):
+    GEOFENCE_EXIT = "geofence_exit"
+    IDLE = "idle"
+    TRACKER_DARK = "tracker_dark"
+    TAMPER = "tamper"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Where an asset is pledged to stay: a circle (anchor + radius) or a polygon.
+
+    ``polygon`` is a GeoJSON-style ring of (lon, lat) pairs; when it is set it
+    wins over the circle. ``lat``/``lon`` is always the anchor point.
+    """
+
+    lat: float
+    lon: float
+    radius_m: float | None = None
+    polygon: tuple[tuple[float, float], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pledge:
+    """What the monitor knows about one pledged asset when it judges a reading.
+
+    Durations are seconds of device time.
+    """
+
+    asset_id: str
+    loan_id: str
+    lender_id: str
+    asset_kind: str
+    site: Site | None
+    cadence_s: float = 300.0
+    idle_after_s: float = 12 * 3600.0
+    dark_after_cadences: float = 3.0
+    geofence_dwell_s: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A detector's verdict at one instant: the condition holds (active) or has cleared."""
+
+    asset_id: str
+    kind: AlertKind
+    active: bool
+    at_ms: int
+    reason: str
+    details: Mapping[str, Any] = field(default_factory=dict)

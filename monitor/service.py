@@ -1,0 +1,178 @@
+"""The monitor worker: hand-off readings -> detectors -> alert lifecycle -> SQL.
+
+It owns a set of hand-off partitions, so each asset's detector state lives
+in one process. Time is device time: "now" for the clock task (tracker dark,
+hold-down expiry) is the newest device time seen, never the wall clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+
+from ingest.dedup import Deduplicator
+from ingest.handoff import decode_handoff, handoff_topic
+from ingest.mqtt import MqttEndpoint, connect_consumer
+from monitor.alert_store import AlertChange, AlertStore
+from monitor.alerts import AlertPolicy, apply_finding, apply_tick
+from monitor.engine import DetectionEngine, default_detectors
+from monitor.model import Finding, Pledge
+from monitor.pledges import load_pledges
+from registry import Registry
+from registry.models import Checkpoint
+
+__all__ = ["MonitorConfig", "MonitorService"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorConfig:
+    client_id: str = "cw-monitor"
+    partitions: Sequence[int] | None = None  # None: all of them
+    total_partitions: int = 16
+    tick_s: float = 0.5
+    checkpoint_s: float = 30.0
+    pledge_refresh_s: float = 30.0
+    max_messages_per_commit: int = 200
+
+
+class MonitorService:
+    def __init__(self, endpoint: MqttEndpoint, registry: Registry,
+                 config: MonitorConfig = MonitorConfig(), policy: AlertPolicy = AlertPolicy(),
+                 engine: DetectionEngine | None = None) -> None:
+        self.endpoint, self.registry, self.config, self.policy = endpoint, registry, config, policy
+        self.engine = engine or DetectionEngine(default_detectors())
+        self.alerts = AlertStore(registry)
+        self.watermark_ms = 0
+        self.readings_seen = 0
+        self.duplicates = 0
+        self._dedup = Deduplicator()
+        self._pledges: dict[str, Pledge] = {}
+        self._inbox: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._client: mqtt.Client | None = None
+        self._worker = threading.Thread(target=self._run, name="monitor", daemon=True)
+
+    @property
+    def _checkpoint_key(self) -> str:
+        return f"monitor/{self.config.client_id}"
+
+    def start(self) -> None:
+        self._pledges = load_pledges(self.registry)
+        self.alerts.load()
+        self._restore()
+        parts = self.config.partitions or range(self.config.total_partitions)
+        topics = [handoff_topic(p) for p in parts]
+        self._client = connect_consumer(self.endpoint, self.config.client_id, topics,
+                                        self._inbox.put)
+        self._worker.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._worker.join(timeout=60)
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
+        self._checkpoint()
+
+    def _run(self) -> None:
+        last_tick = last_checkpoint = last_refresh = time.monotonic()
+        while not (self._stop.is_set() and self._inbox.empty()):
+            self._drain()
+            now = time.monotonic()
+            if now - last_tick >= self.config.tick_s:
+                self._tick()
+                last_tick = now
+            if now - last_refresh >= self.config.pledge_refresh_s:
+                self._pledges = load_pledges(self.registry)
+                last_refresh = now
+            if now - last_checkpoint >= self.config.checkpoint_s:
+                self._checkpoint()
+                last_checkpoint = now
+        self._tick()
+
+    def _drain(self) -> None:
+        messages: list[mqtt.MQTTMessage] = []
+        try:
+            messages.append(self._inbox.get(timeout=self.config.tick_s))
+            while len(messages) < self.config.max_messages_per_commit:
+                messages.append(self._inbox.get_nowait())
+        except queue.Empty:
+            pass
+        if not messages:
+            return
+        findings: list[Finding] = []
+        for message in messages:
+            findings.extend(self._observe(message.payload))
+        self._commit(findings)
+        assert self._client is not None
+        for message in messages:
+            self._client.ack(message.mid, message.qos)
+
+    def _observe(self, payload: bytes) -> list[Finding]:
+        findings: list[Finding] = []
+        for item in decode_handoff(payload):
+            reading = item.reading
+            if not self._dedup.admit(reading.device_id, reading.seq):
+                self.duplicates += 1
+                continue
+            pledge = self._pledges.get(item.asset_id)
+            if pledge is None:
+                log.warning("monitor: reading for unknown asset %s", item.asset_id)
+                continue
+            self.readings_seen += 1
+            self.watermark_ms = max(self.watermark_ms, reading.ts_ms)
+            findings.extend(self.engine.observe(reading, pledge))
+        return findings
+
+    def _tick(self) -> None:
+        if self.watermark_ms == 0:
+            return
+        findings = self.engine.tick(self.watermark_ms, self._pledges)
+        changes = self._apply(findings)
+        for alert in list(self.alerts.open.values()):
+            new, events = apply_tick(alert, self.watermark_ms, self.policy)
+            if events and new is not None:
+                changes.append(AlertChange(new, events))
+        self.alerts.commit(changes, self._pledges)
+
+    def _commit(self, findings: list[Finding]) -> None:
+        self.alerts.commit(self._apply(findings), self._pledges)
+
+    def _apply(self, findings: list[Finding]) -> list[AlertChange]:
+        changes: list[AlertChange] = []
+        for finding in findings:
+            key = (finding.asset_id, finding.kind)
+            current = self.alerts.open.get(key)
+            new, events = apply_finding(current, finding, self.policy)
+            if new is None:
+                continue
+            # Keep the in-memory view current within one batch; only changes that
+            # emit an event are written, so a long-lasting condition is not a write per reading.
+            self.alerts.open[key] = new
+            if events:
+                changes.append(AlertChange(new, events))
+        return changes
+
+    def _checkpoint(self) -> None:
+        data = {"engine": self.engine.snapshot(), "watermark_ms": self.watermark_ms}
+        with self.registry.session() as session:
+            session.merge(Checkpoint(key=self._checkpoint_key, data=data,
+                                     updated_at=datetime.now(UTC)))
+
+    def _restore(self) -> None:
+        with self.registry.session() as session:
+            row = session.get(Checkpoint, self._checkpoint_key)
+            data = dict(row.data) if row is not None else None
+        if data:
+            self.engine.restore(data["engine"])
+            self.watermark_ms = int(data.get("watermark_ms", 0))
+            log.info("monitor: restored detector state (watermark %d)", self.watermark_ms)

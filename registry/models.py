@@ -1,0 +1,162 @@
+"""The registry's tables: who lent what against which asset, and what happened.
+
+Times of device events (alerts, warning changes) are device-time epoch ms,
+like the telemetry they come from; times of platform events (dead letters,
+webhook deliveries) are wall-clock UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "Base",
+    "Lender",
+    "Loan",
+    "Asset",
+    "Device",
+    "Alert",
+    "WarningChange",
+    "OutboxEvent",
+    "DeadLetter",
+    "Checkpoint",
+]
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class Lender(Base):
+    __tablename__ = "lenders"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    loans: Mapped[list[Loan]] = relationship(back_populates="lender")
+
+
+class Loan(Base):
+    __tablename__ = "loans"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lender_id: Mapped[str] = mapped_column(ForeignKey("lenders.id"), index=True)
+    borrower: Mapped[str] = mapped_column(String(200))
+    principal: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(8))
+    warning_level: Mapped[str] = mapped_column(String(16), default="normal")
+    warning_reason: Mapped[str] = mapped_column(Text, default="")
+    warning_changed_ms: Mapped[int | None] = mapped_column(BigInteger)
+    lender: Mapped[Lender] = relationship(back_populates="loans")
+    assets: Mapped[list[Asset]] = relationship(back_populates="loan")
+
+
+class Asset(Base):
+    __tablename__ = "assets"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    # {"lat", "lon", "radius_m"} or {"lat", "lon", "polygon": [[lon, lat], ...]}
+    site: Mapped[dict[str, Any]] = mapped_column(JSON)
+    cadence_s: Mapped[float] = mapped_column(Float, default=300.0)
+    idle_after_s: Mapped[float] = mapped_column(Float, default=12 * 3600.0)
+    geofence_dwell_s: Mapped[float] = mapped_column(Float, default=600.0)
+    loan: Mapped[Loan] = relationship(back_populates="assets")
+    devices: Mapped[list[Device]] = relationship(back_populates="asset")
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"), index=True)
+    asset: Mapped[Asset] = relationship(back_populates="devices")
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    opened_at_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_at_ms: Mapped[int] = mapped_column(BigInteger)
+    resolved_at_ms: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    __table_args__ = (
+        # At most one open alert per (asset, kind): the database enforces the dedup key.
+        Index(
+            "uq_alert_open",
+            "asset_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+
+class WarningChange(Base):
+    __tablename__ = "warning_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.id"), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    previous: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class OutboxEvent(Base):
+    """One event for one lender, kept until its webhook is delivered or given up."""
+
+    __tablename__ = "webhook_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(80), unique=True)
+    lender_id: Mapped[str] = mapped_column(ForeignKey("lenders.id"), index=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeadLetter(Base):
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    topic: Mapped[str] = mapped_column(String(300))
+    device_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(32), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Checkpoint(Base):
+    """Opaque JSON state a service saves to survive restarts (e.g. detector state)."""
+
+    __tablename__ = "checkpoints"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
