@@ -99,7 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--start-ms", type=int, help="device time to start at (default: now)")
     sim.add_argument("--webhook-base-url", default="http://127.0.0.1:8765/webhooks")
 
-    command("ingest", _cmd_ingest, "consume telemetry from the broker into the store")
+    ing = command("ingest", _cmd_ingest, "consume telemetry from the broker into the store")
+    ing.add_argument("--client-id", default="cw-ingest",
+                     help="MQTT client id: the persistent session that survives restarts")
     mon = command("monitor", _cmd_monitor, "run detectors, alerts and webhook delivery")
     mon.add_argument("--partitions", help="comma-separated hand-off partitions to own "
                                           "(default: all)")
@@ -180,16 +182,17 @@ def _cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_ingest(settings: Settings, _args: argparse.Namespace) -> int:
-    from collateral.platform import broker_endpoint, open_registry, open_telemetry_store
+def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from collateral.wiring import broker_endpoint, open_registry, open_telemetry_store
     from ingest.service import IngestConfig, IngestService
     from ingest.wire import Limits
 
+    endpoint = broker_endpoint(_require_broker(settings))
     stop = _stop_on_signals()
     limits = Limits(max_future_skew_ms=int(settings.max_future_skew_s * 1000))
-    service = IngestService(broker_endpoint(_require_broker(settings)),
+    service = IngestService(endpoint,
                             open_telemetry_store(settings), open_registry(settings),
-                            IngestConfig(partitions=settings.partitions,
+                            IngestConfig(client_id=args.client_id, partitions=settings.partitions,
                                          batch_size=settings.ingest_batch,
                                          flush_s=settings.ingest_flush_s, limits=limits))
     service.start()
@@ -200,14 +203,15 @@ def _cmd_ingest(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
-    from collateral.platform import broker_endpoint, open_registry
+    from collateral.wiring import broker_endpoint, open_registry
     from monitor.service import MonitorConfig, MonitorService
     from monitor.webhooks import WebhookDispatcher
 
+    endpoint = broker_endpoint(_require_broker(settings))
     stop = _stop_on_signals()
     registry = open_registry(settings)
     parts = [int(p) for p in args.partitions.split(",")] if args.partitions else None
-    service = MonitorService(broker_endpoint(_require_broker(settings)), registry,
+    service = MonitorService(endpoint, registry,
                              MonitorConfig(client_id=args.client_id, partitions=parts,
                                            total_partitions=settings.partitions))
     service.start()
@@ -220,7 +224,7 @@ def _cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn
 
-    from collateral.platform import open_registry, open_telemetry_store
+    from collateral.wiring import open_registry, open_telemetry_store
     from dashboards.app import create_app
 
     app = create_app(open_registry(settings), open_telemetry_store(settings))
@@ -229,7 +233,7 @@ def _cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _cmd_registry(settings: Settings, args: argparse.Namespace) -> int:
-    from collateral.platform import open_registry
+    from collateral.wiring import open_registry
     from registry import RegistryError, export_fleet, import_fleet_file
 
     registry = open_registry(settings)
@@ -259,7 +263,7 @@ def _cmd_registry(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_deadletters(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from collateral.platform import open_registry
+    from collateral.wiring import open_registry
     from registry.models import DeadLetter
 
     registry = open_registry(settings)

@@ -94,7 +94,7 @@ def _prepare_fleet(platform: Platform, options: DemoOptions,
                            webhook_base_url=f"{base_url}/webhooks")
     receiver.set_secrets({x["id"]: x["webhook_secret"] for x in fleet["lenders"]})
     dump_fleet(fleet, run_dir / "fleet.yaml")
-    from collateral.platform import open_registry
+    from collateral.wiring import open_registry
 
     platform.registry = open_registry(platform.settings)
     import_fleet(platform.registry, fleet)

@@ -15,34 +15,19 @@ from dataclasses import dataclass, field
 import uvicorn
 
 from collateral.broker import EmbeddedBroker, free_port
-from collateral.settings import Settings, parse_broker_url
+from collateral.settings import Settings
+from collateral.wiring import broker_endpoint, open_registry, open_telemetry_store
 from dashboards.app import create_app
-from ingest.mqtt import MqttEndpoint
 from ingest.service import IngestConfig, IngestService
-from ingest.store import TelemetryStore, open_store
+from ingest.store import TelemetryStore
 from ingest.wire import Limits
 from monitor.service import MonitorConfig, MonitorService
 from monitor.webhooks import WebhookDispatcher
 from registry import Registry
 
-__all__ = ["Platform", "open_registry", "open_telemetry_store", "broker_endpoint"]
+__all__ = ["Platform"]
 
 log = logging.getLogger(__name__)
-
-
-def open_registry(settings: Settings) -> Registry:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Registry(settings.resolved_registry_url())
-
-
-def open_telemetry_store(settings: Settings) -> TelemetryStore:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return open_store(settings.store_url, settings.data_dir)
-
-
-def broker_endpoint(url: str, protocol: int = 4) -> MqttEndpoint:
-    address = parse_broker_url(url)
-    return MqttEndpoint(address.host, address.port, address.username, address.password, protocol)
 
 
 def _port_free(host: str, port: int) -> bool:

@@ -68,7 +68,8 @@ class AlertStore:
             for loan_id in loans:
                 self._update_warning(session, loan_id, pledges, _last_time(changes))
 
-    def _save_one(self, session: Session, change: AlertChange, pledges: Mapping[str, Pledge]) -> None:
+    def _save_one(self, session: Session, change: AlertChange,
+                  pledges: Mapping[str, Pledge]) -> None:
         alert = change.alert
         key = (alert.asset_id, alert.kind)
         row_id = self._ids.get(key)
@@ -76,7 +77,8 @@ class AlertStore:
         if row is None:
             row = AlertRow(asset_id=alert.asset_id, kind=alert.kind.value)
             session.add(row)
-            self.opened_by_kind[alert.kind.value] = self.opened_by_kind.get(alert.kind.value, 0) + 1
+            kind = alert.kind.value
+            self.opened_by_kind[kind] = self.opened_by_kind.get(kind, 0) + 1
         _fill_row(row, alert)
         session.flush()
         if alert.status == AlertStatus.OPEN:
@@ -95,12 +97,14 @@ class AlertStore:
     def _update_warning(self, session: Session, loan_id: str, pledges: Mapping[str, Pledge],
                         at_ms: int) -> None:
         assets = {p.asset_id for p in pledges.values() if p.loan_id == loan_id}
-        level, reason = loan_warning_level(a for (asset, _), a in self.open.items() if asset in assets)
+        level, reason = loan_warning_level(
+            a for (asset, _), a in self.open.items() if asset in assets)
         loan = session.get(Loan, loan_id)
         if loan is None or loan.warning_level == level.value:
             return
         previous = loan.warning_level
-        loan.warning_level, loan.warning_reason, loan.warning_changed_ms = level.value, reason, at_ms
+        loan.warning_level, loan.warning_reason = level.value, reason
+        loan.warning_changed_ms = at_ms
         session.add(WarningChange(loan_id=loan_id, level=level.value, previous=previous,
                                   reason=reason, at_ms=at_ms))
         data = {"loan_id": loan_id, "level": level.value, "previous": previous, "reason": reason,

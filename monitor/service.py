@@ -46,9 +46,11 @@ class MonitorConfig:
 
 class MonitorService:
     def __init__(self, endpoint: MqttEndpoint, registry: Registry,
-                 config: MonitorConfig = MonitorConfig(), policy: AlertPolicy = AlertPolicy(),
+                 config: MonitorConfig | None = None, policy: AlertPolicy | None = None,
                  engine: DetectionEngine | None = None) -> None:
-        self.endpoint, self.registry, self.config, self.policy = endpoint, registry, config, policy
+        self.endpoint, self.registry = endpoint, registry
+        self.config = config or MonitorConfig()
+        self.policy = policy or AlertPolicy()
         self.engine = engine or DetectionEngine(default_detectors())
         self.alerts = AlertStore(registry)
         self.watermark_ms = 0
