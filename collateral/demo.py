@@ -152,6 +152,7 @@ def _summarise(platform: Platform, receiver: WebhookReceiver,
         "dead_letters_by_reason": dead_letter_counts(platform.registry),
         "alerts_opened_by_kind": _alerts_by_kind(platform),
         "incidents": _incident_outcomes(platform, stats),
+        "alerts_without_incident": _unexplained_alerts(platform, stats),
         "webhooks_delivered": received["delivered"],
         "webhook_duplicates": received["duplicates"],
         "signature_failures": received["signature_failures"],
@@ -165,6 +166,17 @@ def _alerts_by_kind(platform: Platform) -> dict[str, int]:
     with platform.registry.session() as session:
         rows = session.execute(select(Alert.kind, func.count()).group_by(Alert.kind)).all()
     return {kind: int(n) for kind, n in rows}
+
+
+def _unexplained_alerts(platform: Platform, stats: PublishStats) -> list[dict[str, Any]]:
+    """Alerts no scripted incident explains: false alarms, or side effects of an
+    incident (a tampered tracker whose power was cut may also look idle)."""
+    assert platform.registry is not None
+    explained = {(i.asset_id, INCIDENT_ALERT_KIND.get(i.kind, i.kind)) for i in stats.incidents}
+    with platform.registry.session() as session:
+        rows = session.execute(select(Alert.asset_id, Alert.kind, Alert.reason)).all()
+    return [{"asset_id": a, "kind": k, "reason": r} for a, k, r in rows
+            if (a, k) not in explained]
 
 
 def _outbox_by_status(platform: Platform) -> dict[str, int]:

@@ -99,7 +99,7 @@ def connect_consumer(
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
 
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = 7 * 24 * 3600
         props.ReceiveMaximum = max_inflight
         connect_kwargs = {"clean_start": False, "properties": props}

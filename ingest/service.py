@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import paho.mqtt.client as mqtt
 from sqlalchemy import select
@@ -126,8 +127,8 @@ class IngestService:
     def _accept(self, message: mqtt.MQTTMessage, batch: _Batch) -> None:
         self.stats.received += 1
         batch.mids.append((message.mid, message.qos))
-        decoded = decode_message(message.topic, message.payload, self._clock_ms(),
-                                 self.config.limits)
+        payload = cast(bytes, message.payload)  # paho hands us bytes
+        decoded = decode_message(message.topic, payload, self._clock_ms(), self.config.limits)
         for rejection in decoded.rejections:
             batch.dead.append(DeadLetterRecord(message.topic, rejection))
         if not decoded.readings:
@@ -135,7 +136,7 @@ class IngestService:
         asset_id = self._asset_of(decoded.readings[0].device_id)
         if asset_id is None:
             reason = Rejection(RejectReason.UNKNOWN_DEVICE, "device is not registered",
-                               message.payload, decoded.device_id)
+                               payload, decoded.device_id)
             batch.dead.append(DeadLetterRecord(message.topic, reason))
             return
         for reading in decoded.readings:

@@ -136,7 +136,8 @@ class Reading:
 
     @property
     def has_fix(self) -> bool:
-        return self.lat is not None and self.lon is not None and (self.gnss_fix or 3) >= 2
+        fix_ok = self.gnss_fix is None or self.gnss_fix >= 2  # absent: the device did not say
+        return self.lat is not None and self.lon is not None and fix_ok
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,7 +113,7 @@ class MonitorService:
             return
         findings: list[Finding] = []
         for message in messages:
-            findings.extend(self._observe(message.payload))
+            findings.extend(self._observe(bytes(message.payload)))
         self._commit(findings)
         assert self._client is not None
         for message in messages:

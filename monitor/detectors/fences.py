@@ -1,0 +1,101 @@
+"""Where a fix lies against a pledged site: inside, in the margin band, or outside.
+
+Circle sites are judged by haversine distance, no shapely. Polygon sites are
+projected once onto a local plane (metres east/north of the anchor, fine for
+fences of a few km) and held as a prepared shapely geometry; two discs around
+the anchor, one inside the polygon and one enclosing it, answer most fixes
+before shapely is asked.
+
+>>> fence = build_fence(Site(48.0, 11.0, radius_m=200), default_radius_m=500)
+>>> [fence.classify(lat, 11.0, margin_m=50) for lat in (48.001, 48.0021, 48.003)]
+[0, 1, 2]
+"""
+
+from __future__ import annotations
+
+from math import asin, cos, hypot, radians, sin, sqrt
+from typing import Protocol
+
+import shapely
+
+from monitor.model import Site
+
+__all__ = ["INSIDE", "BAND", "OUTSIDE", "Fence", "build_fence", "haversine_m"]
+
+INSIDE, BAND, OUTSIDE = 0, 1, 2
+EARTH_RADIUS_M = 6_371_008.8
+_DEG = radians(1.0)
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    s1 = sin((lat2 - lat1) * _DEG * 0.5)
+    s2 = sin((lon2 - lon1) * _DEG * 0.5)
+    a = s1 * s1 + cos(lat1 * _DEG) * cos(lat2 * _DEG) * s2 * s2
+    return 2.0 * EARTH_RADIUS_M * asin(sqrt(min(a, 1.0)))
+
+
+class Fence(Protocol):
+    def classify(self, lat: float, lon: float, margin_m: float) -> int:
+        """INSIDE within the fence, OUTSIDE beyond it by more than ``margin_m``, else BAND."""
+        ...
+
+
+class CircleFence:
+    __slots__ = ("_lat", "_lon", "_radius_m", "_cos_lat", "_a_in")
+
+    def __init__(self, lat: float, lon: float, radius_m: float) -> None:
+        self._lat, self._lon, self._radius_m = lat, lon, radius_m
+        self._cos_lat = cos(lat * _DEG)
+        # The haversine term at the radius: most fixes are decided without asin/sqrt.
+        self._a_in = sin(min(radius_m / (2.0 * EARTH_RADIUS_M), 1.5)) ** 2
+
+    def classify(self, lat: float, lon: float, margin_m: float) -> int:
+        s1 = sin((lat - self._lat) * _DEG * 0.5)
+        s2 = sin((lon - self._lon) * _DEG * 0.5)
+        a = s1 * s1 + self._cos_lat * cos(lat * _DEG) * s2 * s2
+        if a <= self._a_in:
+            return INSIDE
+        excess = 2.0 * EARTH_RADIUS_M * asin(sqrt(min(a, 1.0))) - self._radius_m
+        return OUTSIDE if excess > margin_m else BAND
+
+
+class PolygonFence:
+    __slots__ = ("_lat0", "_lon0", "_kx", "_ky", "_shape", "_r_in2", "_r_out")
+
+    def __init__(self, anchor_lat: float, anchor_lon: float,
+                 ring: tuple[tuple[float, float], ...]) -> None:
+        self._lat0, self._lon0 = anchor_lat, anchor_lon
+        self._ky = EARTH_RADIUS_M * _DEG
+        self._kx = self._ky * cos(anchor_lat * _DEG)
+        points = [self._xy(lat, lon) for lon, lat in ring]
+        shape = shapely.make_valid(shapely.Polygon(points))
+        shapely.prepare(shape)
+        self._shape = shape
+        origin = shapely.Point(0.0, 0.0)
+        inner = float(shapely.distance(shape.boundary, origin)) if shape.contains(origin) else 0.0
+        self._r_in2 = inner * inner
+        self._r_out = max(hypot(x, y) for x, y in points)
+
+    def _xy(self, lat: float, lon: float) -> tuple[float, float]:
+        return (lon - self._lon0) * self._kx, (lat - self._lat0) * self._ky
+
+    def classify(self, lat: float, lon: float, margin_m: float) -> int:
+        x = (lon - self._lon0) * self._kx
+        y = (lat - self._lat0) * self._ky
+        d2 = x * x + y * y
+        if d2 < self._r_in2:
+            return INSIDE
+        if sqrt(d2) - self._r_out > margin_m:
+            return OUTSIDE
+        if shapely.contains_xy(self._shape, x, y):
+            return INSIDE
+        excess = float(shapely.distance(self._shape, shapely.Point(x, y)))
+        return OUTSIDE if excess > margin_m else BAND
+
+
+def build_fence(site: Site, default_radius_m: float) -> Fence:
+    """The site's fence; a site with neither polygon nor radius gets ``default_radius_m``."""
+    if site.polygon is not None and len(site.polygon) >= 3:
+        return PolygonFence(site.lat, site.lon, site.polygon)
+    radius = site.radius_m if site.radius_m is not None else default_radius_m
+    return CircleFence(site.lat, site.lon, radius)

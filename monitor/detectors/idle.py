@@ -1,0 +1,109 @@
+"""Idle: the asset has done no work for longer than ``pledge.idle_after_s``.
+
+A reading shows activity when the ignition is on, or the engine turns
+(``engine_rpm > rpm_min``), or it draws or delivers power
+(``|power_kw| > power_kw_min``), or it moves (``speed_kmh > speed_kmh_min``,
+above GPS speed noise). A reading carrying none of those four fields is no
+evidence either way and is skipped, so a tracker that never reports them
+never makes its asset look idle.
+
+Idle is judged from readings only: the span from the first inactive reading
+of a run to the latest one. A tick adds nothing, because a silent tracker is
+``tracker_dark``'s finding, not evidence that the machine stands still; the
+cost is that idleness is raised at the first reading past the threshold
+(at most one cadence late).
+
+>>> det = IdleDetector()
+>>> pledge = Pledge("a1", "l1", "b1", "excavator", None, idle_after_s=3600)
+>>> state, t0 = det.initial_state(), 1_764_331_200_000
+>>> for minutes in (0, 30, 60):
+...     off = Reading("d1", minutes, t0 + minutes * 60_000, ignition=False, engine_rpm=0.0)
+...     state, found = det.on_reading(state, off, pledge)
+>>> found[0].active, found[0].details["idle_s"]
+(True, 3600.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.wire import Reading
+from monitor.detectors.base import NO_FINDINGS, StateRecord
+from monitor.model import AlertKind, Finding, Pledge
+
+__all__ = ["IdleDetector", "IdleState"]
+
+
+@dataclass(slots=True)
+class IdleState(StateRecord):
+    last_ts_ms: int | None = None  # newest reading that carried activity evidence
+    idle_since_ms: int | None = None  # first inactive reading of the current run
+    alarm: bool = False
+    reported_ms: int | None = None  # time of the last active finding
+
+
+class IdleDetector:
+    kind = AlertKind.IDLE
+
+    def __init__(self, *, rpm_min: float = 50.0, power_kw_min: float = 0.5,
+                 speed_kmh_min: float = 3.0) -> None:
+        self.rpm_min, self.power_kw_min, self.speed_kmh_min = rpm_min, power_kw_min, speed_kmh_min
+
+    def initial_state(self) -> IdleState:
+        return IdleState()
+
+    def on_reading(
+        self, state: IdleState, reading: Reading, pledge: Pledge
+    ) -> tuple[IdleState, Sequence[Finding]]:
+        active = self.shows_activity(reading)
+        ts = reading.ts_ms
+        if active is None or (state.last_ts_ms is not None and ts < state.last_ts_ms):
+            return state, NO_FINDINGS
+        state.last_ts_ms = ts
+        if active:
+            state.idle_since_ms = None
+            if not state.alarm:
+                return state, NO_FINDINGS
+            state.alarm, state.reported_ms = False, None
+            return state, (Finding(pledge.asset_id, self.kind, False, ts, "activity resumed"),)
+        if state.idle_since_ms is None:
+            state.idle_since_ms = ts
+        return state, self._judge_idle(state, ts, pledge)
+
+    def shows_activity(self, reading: Reading) -> bool | None:
+        """True/False when the reading says whether the machine works; None when it can't."""
+        ignition, rpm, kw, speed = (reading.ignition, reading.engine_rpm, reading.power_kw,
+                                    reading.speed_kmh)
+        if ignition is None and rpm is None and kw is None and speed is None:
+            return None
+        return (ignition is True or (rpm is not None and rpm > self.rpm_min)
+                or (kw is not None and abs(kw) > self.power_kw_min)
+                or (speed is not None and speed > self.speed_kmh_min))
+
+    def on_tick(
+        self, state: IdleState, pledge: Pledge, now_ms: int
+    ) -> tuple[IdleState, Sequence[Finding]]:
+        return state, NO_FINDINGS  # judged from readings only, see the module docstring
+
+    def dump_state(self, state: IdleState) -> dict[str, Any]:
+        return state.to_dict()
+
+    def load_state(self, data: Mapping[str, Any]) -> IdleState:
+        return IdleState.from_dict(data)
+
+    def _judge_idle(self, state: IdleState, ts: int, pledge: Pledge) -> Sequence[Finding]:
+        assert state.idle_since_ms is not None
+        limit_ms = pledge.idle_after_s * 1000.0
+        if not state.alarm:
+            if ts - state.idle_since_ms < limit_ms:
+                return NO_FINDINGS
+            state.alarm = True
+        elif state.reported_ms is not None and ts - state.reported_ms < limit_ms:
+            return NO_FINDINGS  # re-told once per threshold period while it lasts
+        state.reported_ms = ts
+        idle_s = (ts - state.idle_since_ms) / 1000.0
+        details = {"idle_since_ms": state.idle_since_ms, "idle_s": idle_s}
+        return (Finding(pledge.asset_id, self.kind, True, ts,
+                        "no engine or power activity", details),)

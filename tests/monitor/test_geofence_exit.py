@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+
+import pytest
+
+from ingest.wire import Reading
+from monitor.detectors import geofence_exit
+from monitor.detectors.fences import Fence, build_fence
+from monitor.detectors.geofence_exit import GeofenceExitDetector
+from monitor.model import Finding, Pledge, Site
+from tests.monitor.factories import (
+    ANCHOR,
+    HOUR,
+    MIN,
+    T0,
+    Event,
+    fix,
+    make_pledge,
+    moved,
+    noisy,
+    run_detector,
+    square_site,
+)
+
+CADENCE = 5 * MIN
+DWELL = 10 * MIN  # make_pledge's geofence_dwell_s
+
+
+def findings(readings: Iterable[Reading], pledge: Pledge | None = None,
+             detector: GeofenceExitDetector | None = None) -> list[Finding]:
+    events = [Event(r.ts_ms, r) for r in readings]
+    _, found = run_detector(detector or GeofenceExitDetector(), events, pledge or make_pledge())
+    return found
+
+
+def day(start: int = T0, hours: int = 24, step: int = CADENCE) -> range:
+    return range(start, start + hours * HOUR, step)
+
+
+def test_gps_noise_of_30m_for_a_day_raises_nothing() -> None:
+    rng = random.Random(1)
+    assert findings(fix(ts, noisy(rng, 30)) for ts in day()) == []
+
+
+def test_noise_near_the_boundary_for_a_day_raises_nothing() -> None:
+    rng = random.Random(2)  # parked 170 m out on a 200 m circle, 30 m noise
+    assert findings(fix(ts, noisy(rng, 30, north_m=170)) for ts in day()) == []
+
+
+def test_fixes_jittering_across_the_margin_do_not_flap() -> None:
+    # 260 m is beyond radius + margin (250 m); 240 m is not. Every other fix breaks the run.
+    readings = [fix(ts, moved(ANCHOR, 260 if i % 2 else 240, 0)) for i, ts in enumerate(day())]
+    assert findings(readings) == []
+
+
+@pytest.mark.parametrize("cadence", [1 * MIN, 5 * MIN, 30 * MIN])
+def test_tow_of_5km_is_raised_within_dwell_plus_two_readings(cadence: int) -> None:
+    rng = random.Random(3)
+    towed_at = T0 + 2 * HOUR
+    readings = [fix(ts, noisy(rng, 10, north_m=5000 if ts >= towed_at else 0))
+                for ts in day(hours=4, step=cadence)]
+    found = findings(readings, make_pledge(cadence_s=cadence / 1000))
+    assert [f.active for f in found] == [True]
+    assert towed_at + DWELL <= found[0].at_ms <= towed_at + DWELL + 2 * cadence
+    assert found[0].details["distance_m"] == pytest.approx(5000, abs=60)
+    assert found[0].details["outside_since_ms"] == towed_at
+
+
+def test_a_single_multipath_jump_of_800m_raises_nothing() -> None:
+    rng = random.Random(4)
+    jumps = {T0 + h * HOUR for h in range(1, 24, 3)}
+    readings = [fix(ts, noisy(rng, 10, north_m=800 if ts in jumps else 0)) for ts in day()]
+    assert findings(readings) == []
+
+
+@pytest.mark.parametrize("poor", [{"gnss_fix": 1}, {"gnss_fix": 0}, {"hdop": 8.0}])
+def test_poor_fixes_far_away_are_ignored(poor: dict[str, float]) -> None:
+    readings = [fix(ts, moved(ANCHOR, 5000, 0), **poor) for ts in day(hours=3)]
+    assert findings(readings) == []
+
+
+def test_returning_home_clears_after_half_the_dwell_of_inside_fixes() -> None:
+    out = [fix(ts, moved(ANCHOR, 5000, 0)) for ts in day(hours=1)]
+    back_at = T0 + HOUR
+    home = [fix(ts, moved(ANCHOR, 20, 0)) for ts in day(start=back_at, hours=1)]
+    found = findings(out + home)
+    assert [f.active for f in found] == [True, False]
+    assert found[1].at_ms == back_at + DWELL // 2
+    assert found[1].reason == "back inside pledged site"
+
+
+def test_one_fix_inside_during_a_tow_does_not_clear() -> None:
+    readings = [fix(ts, moved(ANCHOR, 0 if ts == T0 + HOUR else 5000, 0))
+                for ts in day(hours=2)]
+    assert [f.active for f in findings(readings)] == [True]
+
+
+def test_jitter_on_the_boundary_after_return_raises_nothing_new() -> None:
+    out = [fix(ts, moved(ANCHOR, 5000, 0)) for ts in day(hours=1)]
+    home = [fix(ts, moved(ANCHOR, 30, 0)) for ts in day(start=T0 + HOUR, step=CADENCE, hours=1)]
+    jitter = [fix(ts, moved(ANCHOR, (190, 240, 260)[i % 3], 0))
+              for i, ts in enumerate(day(start=T0 + 2 * HOUR, hours=12))]
+    assert [f.active for f in findings(out + home + jitter)] == [True, False]
+
+
+def test_coming_back_only_to_the_margin_band_does_not_clear() -> None:
+    # Hysteresis: raised beyond fence + margin, cleared only within the fence itself.
+    out = [fix(ts, moved(ANCHOR, 5000, 0)) for ts in day(hours=1)]
+    band = [fix(ts, moved(ANCHOR, 230, 0)) for ts in day(start=T0 + HOUR, hours=6)]
+    assert [f.active for f in findings(out + band)] == [True]
+
+
+def test_moving_further_away_retells_the_distance_parked_outside_does_not() -> None:
+    rng = random.Random(5)
+    driving = [fix(T0 + i * CADENCE, moved(ANCHOR, 5000 + 1000 * i, 0)) for i in range(6)]
+    parked = [fix(ts, noisy(rng, 20, north_m=10_000)) for ts in day(start=T0 + HOUR, hours=2)]
+    found = findings(driving + parked)
+    distances = [round(f.details["distance_m"] / 1000) for f in found]
+    assert all(f.active for f in found)
+    assert distances == [7, 8, 9, 10]
+
+
+def test_polygon_far_corner_is_inside_and_a_tow_is_raised() -> None:
+    # A 1 km square yard whose anchor sits 100 m from its west edge.
+    pledge = make_pledge(site=square_site(half_side_m=500, east_m=400))
+    rng = random.Random(6)
+    corner = [fix(ts, noisy(rng, 15, north_m=400, east_m=850)) for ts in day()]
+    assert findings(corner, pledge) == []
+    towed = [fix(ts, moved(ANCHOR, 0, 5000)) for ts in day(start=T0, hours=1)]
+    found = findings(towed, pledge)
+    assert [f.active for f in found] == [True] and found[0].at_ms == T0 + DWELL
+
+
+def test_polygon_edge_jitter_raises_nothing() -> None:
+    pledge = make_pledge(site=square_site(half_side_m=500, east_m=400))
+    rng = random.Random(7)  # parked on the east edge (900 m east), 25 m noise
+    assert findings((fix(ts, noisy(rng, 25, east_m=900)) for ts in day()), pledge) == []
+
+
+def test_site_without_radius_or_polygon_uses_the_default_radius() -> None:
+    pledge = make_pledge(site=Site(*ANCHOR))
+    assert findings((fix(ts, moved(ANCHOR, 400, 0)) for ts in day(hours=2)), pledge) == []
+    assert findings((fix(ts, moved(ANCHOR, 900, 0)) for ts in day(hours=2)), pledge) != []
+
+
+def test_a_moved_pledge_site_takes_effect() -> None:
+    detector, new_home = GeofenceExitDetector(), moved(ANCHOR, 5000, 0)
+    old = make_pledge()
+    new = make_pledge(site=Site(*new_home, radius_m=200))
+    state, found = run_detector(detector, [Event(T0, fix(T0, new_home))], old)
+    rest = [Event(ts, fix(ts, new_home)) for ts in day(start=T0 + CADENCE, hours=2)]
+    _, found = run_detector(detector, rest, new, state)
+    assert found == []
+
+
+def test_poor_accuracy_widens_the_margin() -> None:
+    lenient = GeofenceExitDetector(max_hdop=20.0)
+    at_280m = [moved(ANCHOR, 280, 0)] * 30
+    vague = [fix(T0 + i * CADENCE, p, hdop=10.0) for i, p in enumerate(at_280m)]
+    sharp = [fix(T0 + i * CADENCE, p, hdop=1.0) for i, p in enumerate(at_280m)]
+    assert findings(vague, detector=lenient) == []  # 80 m out, accuracy 100 m
+    assert [f.active for f in findings(sharp, detector=lenient)] == [True]
+
+
+def test_a_fence_is_built_once_per_site_even_across_pledge_reloads(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[Site] = []
+
+    def counting(site: Site, default_radius_m: float) -> Fence:
+        built.append(site)
+        return build_fence(site, default_radius_m)
+
+    monkeypatch.setattr(geofence_exit, "build_fence", counting)
+    detector, yard = GeofenceExitDetector(), square_site()
+    state = detector.initial_state()
+    for i in range(5):  # each reload brings an equal but new Site object
+        reloaded = make_pledge(site=Site(yard.lat, yard.lon, polygon=yard.polygon))
+        state, _ = detector.on_reading(state, fix(T0 + i * MIN, ANCHOR), reloaded)
+    detector.on_reading(state, fix(T0 + HOUR, ANCHOR), make_pledge())
+    assert built == [yard, make_pledge().site]
