@@ -132,7 +132,7 @@ class WebhookReceiver:
     def _count_bad_signature(self, lender_id: str) -> HTTPStatus:
         with self._lock:
             self._tally.signature_failures += 1
-        log.warning("webhook receiver: bad signature for lender %s", lender_id)
+        log.warning("webhook receiver: bad signature for lender %r", lender_id[:64])
         return HTTPStatus.UNAUTHORIZED
 
 

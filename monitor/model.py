@@ -49,6 +49,9 @@ class Pledge:
     cadence_s: float = 300.0
     idle_after_s: float = 12 * 3600.0
     dark_after_cadences: float = 3.0
+    #: A floor for "dark": a tracker on a 2-minute cadence is not dark after 6 minutes
+    #: in a tunnel; risk teams expect silence of half an hour before they are called.
+    dark_min_s: float = 1800.0
     geofence_dwell_s: float = 600.0
 
 

@@ -1,4 +1,5 @@
-"""Tracker dark: no reading for longer than ``dark_after_cadences * cadence_s``.
+"""Tracker dark: no reading for longer than ``dark_after_cadences * cadence_s``
+(and never less than ``dark_min_s``, so tunnels, garages and short outages stay quiet).
 
 Silence is judged on ``on_tick(now_ms)``, where ``now_ms`` is the newest
 device time seen across the fleet (the watermark), never the arrival time
@@ -15,7 +16,8 @@ this asset has reported.
   silence.
 
 >>> det = TrackerDarkDetector()
->>> pledge = Pledge("a1", "l1", "b1", "ship", None, cadence_s=300, dark_after_cadences=3)
+>>> pledge = Pledge("a1", "l1", "b1", "ship", None, cadence_s=300, dark_after_cadences=3,
+...                 dark_min_s=0)
 >>> t0 = 1_764_331_200_000
 >>> state, _ = det.on_reading(det.initial_state(), Reading("d1", 1, t0), pledge)
 >>> state, found = det.on_tick(state, pledge, t0 + 901_000)
@@ -99,4 +101,4 @@ class TrackerDarkDetector:
 
 
 def _limit_ms(pledge: Pledge) -> float:
-    return pledge.dark_after_cadences * pledge.cadence_s * 1000.0
+    return max(pledge.dark_after_cadences * pledge.cadence_s, pledge.dark_min_s) * 1000.0

@@ -105,9 +105,10 @@ def test_reading_is_stored_raises_an_alert_and_a_signed_webhook_arrives(
     wait_for(lambda: receiver.stats()["delivered"] >= 1)
     stats = receiver.stats()
     assert stats["signature_failures"] == 0
-    opened = [e for e in receiver.events() if e["type"] == "alert.opened"]
-    assert opened and opened[0]["data"]["asset_id"] == "asset-1"
-    assert opened[0]["data"]["kind"] == "tamper"
+    opened = receiver.events("alert.opened")
+    assert opened and opened[0].body["data"]["asset_id"] == "asset-1"
+    assert opened[0].body["data"]["kind"] == "tamper"
+    assert opened[0].lender_id == "lender-1"
 
 
 def test_malformed_messages_become_dead_letters_and_are_acknowledged(

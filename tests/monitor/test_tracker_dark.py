@@ -6,7 +6,7 @@ from monitor.detectors.tracker_dark import TrackerDarkDetector, TrackerDarkState
 from monitor.model import Finding, Pledge
 from tests.monitor.factories import HOUR, MIN, T0, Event, make_pledge, make_reading, run_detector
 
-PLEDGE = make_pledge(cadence_s=300, dark_after_cadences=3)  # dark after 15 min of silence
+PLEDGE = make_pledge(cadence_s=300, dark_after_cadences=3, dark_min_s=0)  # dark after 15 min
 LIMIT = 15 * MIN
 
 
@@ -88,3 +88,13 @@ def test_dark_is_judged_on_the_watermark_not_on_tick_count() -> None:
 def test_a_watermark_going_backwards_is_ignored() -> None:
     state, found = run([reading(T0), Event(T0 + HOUR), Event(T0 + 10 * MIN)])
     assert [f.active for f in found] == [True] and state.now_ms == T0 + HOUR
+
+
+def test_a_fast_cadence_is_not_dark_before_the_floor() -> None:
+    truck = make_pledge(cadence_s=120, dark_after_cadences=3)  # 6 min, but the floor is 30 min
+    det = TrackerDarkDetector()
+    state, _ = det.on_reading(det.initial_state(), make_reading(T0), truck)
+    state, found = det.on_tick(state, truck, T0 + 29 * 60_000)
+    assert found == ()
+    state, found = det.on_tick(state, truck, T0 + 31 * 60_000)
+    assert [f.active for f in found] == [True]

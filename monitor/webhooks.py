@@ -1,0 +1,510 @@
+"""Webhook delivery from the durable outbox, signed per the Standard Webhooks spec.
+
+The monitor writes an ``OutboxEvent`` in the same transaction as the alert or
+warning change that causes it (``enqueue_event``); the ``WebhookDispatcher``
+later POSTs each pending event to its lender and records the outcome.
+
+- Headers: ``webhook-id`` (the event id, the same on every retry, so a lender
+  drops duplicates), ``webhook-timestamp`` (unix seconds of the attempt),
+  ``webhook-signature`` (``v1,<base64 HMAC-SHA256>``) and
+  ``content-type: application/json``.
+- Outcomes, as Alertmanager's webhook notifier: 2xx delivered; 5xx, 408, 429,
+  connection errors and time-outs retried with exponential backoff and
+  jitter, up to ``max_attempts``; any other status fails at once (a retry
+  would get the same answer). Redirects are not followed: a signed body must
+  go only where the lender registered.
+- Never logged: the secret, the full URL (it may carry a token), the body.
+
+The body is the Standard Webhooks payload convention:
+
+>>> from datetime import UTC, datetime
+>>> event_body("alert.opened", {"asset_id": "a1"}, datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC))
+'{"type":"alert.opened","timestamp":"2025-01-02T03:04:05.000Z","data":{"asset_id":"a1"}}'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
+from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
+
+from registry import Registry
+from registry.models import Lender, OutboxEvent
+
+__all__ = [
+    "DispatchResult",
+    "Verdict",
+    "WebhookDispatcher",
+    "enqueue_event",
+    "event_body",
+    "signed_headers",
+    "verdict_for_status",
+]
+
+log = logging.getLogger(__name__)
+
+_MAX_EVENT_ID = 80  # OutboxEvent.event_id is String(80)
+_RETRY_STATUSES = frozenset({408, 429})
+_MAX_ERROR_CHARS = 300
+_THREAD_PREFIX = "webhook"
+
+
+class _NoUrlsFromDeliveryThreads(logging.Filter):
+    """Drop httpx's per-request INFO line (it carries the full URL) in delivery threads only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.threadName or "").startswith(_THREAD_PREFIX)
+
+
+_URL_FILTER = _NoUrlsFromDeliveryThreads()
+
+
+# -- enqueue (called by the monitor inside its own transaction) ---------------------------
+
+
+def event_body(event_type: str, data: Mapping[str, Any], occurred_at: datetime) -> str:
+    """The exact JSON text that is signed and POSTed: ``{"type", "timestamp", "data"}``."""
+    body = {"type": event_type, "timestamp": _iso_z(occurred_at), "data": dict(data)}
+    return json.dumps(body, separators=(",", ":"), allow_nan=False)
+
+
+def enqueue_event(
+    session: Session,
+    *,
+    lender_id: str,
+    event_type: str,
+    data: dict[str, Any],
+    event_id: str,
+    occurred_at: datetime,
+    now: datetime | None = None,
+) -> None:
+    """Add one event to the outbox in the caller's transaction; a known ``event_id`` is a no-op.
+
+    ``now`` (wall clock by default) is when the event becomes due for delivery.
+    """
+    if not event_id or len(event_id) > _MAX_EVENT_ID:
+        raise ValueError(f"event_id must be 1-{_MAX_EVENT_ID} characters, not {len(event_id)}")
+    due = _utc(now or datetime.now(UTC))
+    values = {
+        "event_id": event_id,
+        "lender_id": lender_id,
+        "event_type": event_type,
+        "payload": event_body(event_type, data, occurred_at),
+        "created_at": due,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": due,
+    }
+    statement = _insert_ignoring_duplicates(session, values)
+    if statement is not None:
+        session.execute(statement)
+    elif session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == event_id)) is None:
+        session.add(OutboxEvent(**values))
+
+
+def _insert_ignoring_duplicates(session: Session, values: dict[str, Any]) -> Insert | None:
+    # ON CONFLICT DO NOTHING holds even against a concurrent transaction that
+    # inserted the same id; a select-then-insert would race and raise.
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert(OutboxEvent).values(values).on_conflict_do_nothing(
+            index_elements=["event_id"])
+    if dialect == "postgresql":
+        return postgresql.insert(OutboxEvent).values(values).on_conflict_do_nothing(
+            index_elements=["event_id"])
+    return None
+
+
+# -- outcomes ------------------------------------------------------------------------------
+
+
+class Verdict(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchResult:
+    """What one ``run_once`` round did. ``failed`` counts events given up for good."""
+
+    attempted: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    @property
+    def claimed(self) -> int:
+        return self.delivered + self.retrying + self.failed
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """A claimed event with its lender's endpoint, detached from any session."""
+
+    row_id: int
+    event_id: str
+    lender_id: str
+    payload: str
+    attempts: int  # made before this one
+    url: str | None
+    secret: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    job: _Job
+    verdict: Verdict
+    attempted: bool
+    status: int | None = None
+    error: str | None = None
+    retry_after_s: float | None = None
+
+
+def verdict_for_status(status: int) -> Verdict:
+    """How an HTTP status ends an attempt.
+
+    >>> [verdict_for_status(s).value for s in (204, 302, 400, 408, 429, 503)]
+    ['delivered', 'failed', 'failed', 'retry', 'retry', 'retry']
+    """
+    if 200 <= status < 300:
+        return Verdict.DELIVERED
+    if status >= 500 or status in _RETRY_STATUSES:
+        return Verdict.RETRY
+    return Verdict.FAILED
+
+
+# -- the dispatcher ------------------------------------------------------------------------
+
+
+class WebhookDispatcher:
+    """Deliver due outbox events, each lender's independently of the others.
+
+    ``now`` (passed to ``run_once``) decides what is due and schedules retries;
+    ``clock`` gives the signature's timestamp, which receivers check against
+    their wall clock, so tests may move ``now`` freely. ``rng`` draws the jitter.
+    ``per_lender`` caps one lender's share of a round so a backlog for one
+    lender cannot crowd out the others.
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout_s: float = 10.0,
+        max_attempts: int = 8,
+        backoff_base_s: float = 1.0,
+        backoff_max_s: float = 600.0,
+        batch: int = 50,
+        per_lender: int = 4,
+        jitter: float = 0.2,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        _check_settings(timeout_s, max_attempts, batch, per_lender, jitter)
+        self.registry = registry
+        self.timeout_s = timeout_s
+        self.max_attempts = max_attempts
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.batch = batch
+        self.per_lender = per_lender
+        self.jitter = jitter
+        self._rng = rng or random.Random()
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._transport = transport
+        self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
+        # A claimed event is hidden from other dispatchers for this long; if this
+        # process dies mid-round the event becomes due again (at-least-once).
+        self._lease = timedelta(seconds=4 * timeout_s + 30)
+        # A lender's URL may hold a token; httpx logs every request URL at INFO.
+        # Filtering by thread leaves other httpx users' logs (the store's) alone.
+        logging.getLogger("httpx").addFilter(_URL_FILTER)  # no-op if already added
+
+    # -- public -------------------------------------------------------------------------
+
+    def run_once(self, now: datetime) -> DispatchResult:
+        """Deliver every due pending event (up to ``batch``) and record the outcomes."""
+        now = _utc(now)
+        jobs = self._claim(now)
+        if not jobs:
+            return DispatchResult()
+        outcomes = self._deliver_all(jobs)
+        statuses = self._record(outcomes, now)
+        return _summarise(outcomes, statuses)
+
+    def run_forever(self, stop: threading.Event, interval_s: float = 0.5) -> None:
+        """Rounds on the wall clock until ``stop`` is set; a failing round is logged, not fatal."""
+        log.info("webhook dispatcher started (batch %d, time-out %.1f s)",
+                 self.batch, self.timeout_s)
+        try:
+            while not stop.is_set():
+                result = self._run_round()
+                # Anything claimed means there may be more due (per_lender caps a
+                # round below ``batch``): go on at once; sleep only when idle.
+                if result.claimed == 0:
+                    stop.wait(interval_s)
+        finally:
+            self.close()
+            log.info("webhook dispatcher stopped")
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Delay before the next try after ``attempts`` failed ones: base·2^(n-1), capped, jittered.
+
+        Jitter only shortens the delay (by up to ``jitter`` < 0.5), so the cap
+        holds and the delays still grow: twice a delay, less under half, beats it.
+        """
+        delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** max(attempts - 1, 0))
+        return timedelta(seconds=delay * (1.0 - self.jitter * self._rng.random()))
+
+    def close(self) -> None:
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- claim ----------------------------------------------------------------------------
+
+    def _run_round(self) -> DispatchResult:
+        try:
+            return self.run_once(datetime.now(UTC))
+        except Exception:  # e.g. the database is locked or down: try again next round
+            log.exception("webhook dispatch round failed; retrying next round")
+            return DispatchResult()
+
+    def _claim(self, now: datetime) -> list[_Job]:
+        lease_until = now + self._lease
+        with self.registry.session() as session:
+            candidates = session.execute(_due_events(now, self.batch, self.per_lender)).all()
+            claimed = [c for c in candidates if _take(session, c.id, now, lease_until)]
+            endpoints = _endpoints(session, {c.lender_id for c in claimed})
+        return [
+            _Job(c.id, c.event_id, c.lender_id, c.payload, c.attempts,
+                 *endpoints.get(c.lender_id, (None, None)))
+            for c in claimed
+        ]
+
+    # -- deliver --------------------------------------------------------------------------
+
+    def _deliver_all(self, jobs: Sequence[_Job]) -> list[_Outcome]:
+        # One thread per claimed event (at most ``batch``): a slow or dead
+        # endpoint then holds the round for one time-out, never one per event.
+        with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix=_THREAD_PREFIX) as pool:
+            return list(pool.map(self._deliver_safely, jobs))
+
+    def _deliver_safely(self, job: _Job) -> _Outcome:
+        try:
+            outcome = self._deliver(job)
+        except Exception as exc:  # a bug must cost one attempt, not the round
+            log.exception("webhook lender=%s event=%s: unexpected error", job.lender_id,
+                          job.event_id)
+            outcome = _Outcome(job, Verdict.RETRY, True, error=f"internal: {type(exc).__name__}")
+        return outcome
+
+    def _deliver(self, job: _Job) -> _Outcome:
+        if not job.url or not job.secret:
+            missing = "webhook_url" if not job.url else "webhook_secret"
+            return _Outcome(job, Verdict.FAILED, False, error=f"lender has no {missing}")
+        try:
+            headers = signed_headers(job.event_id, job.payload, job.secret, self._clock())
+        except (ValueError, EmptyWebhookSecretError):
+            return _Outcome(job, Verdict.FAILED, False,
+                            error="lender's webhook_secret is not a whsec_ base64 key")
+        return self._post(job, job.url, headers)
+
+    def _post(self, job: _Job, url: str, headers: Mapping[str, str]) -> _Outcome:
+        try:
+            # Streamed and never read: a lender's reply body is not ours to download.
+            with self._http().stream("POST", url, content=job.payload.encode(),
+                                     headers=headers) as response:
+                return _response_outcome(job, response)
+        except httpx.TimeoutException:
+            return _Outcome(job, Verdict.RETRY, True, error="time-out")
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            return _Outcome(job, Verdict.FAILED, True, error=_scrub(exc, url))
+        except httpx.TransportError as exc:
+            return _Outcome(job, Verdict.RETRY, True, error=_scrub(exc, url))
+
+    def _http(self) -> httpx.Client:
+        with self._client_lock:
+            if self._client is None:
+                self._client = httpx.Client(
+                    transport=self._transport, timeout=self.timeout_s, follow_redirects=False,
+                    headers={"user-agent": "collateral-watch-webhooks/1"})
+            return self._client
+
+    # -- record ---------------------------------------------------------------------------
+
+    def _record(self, outcomes: Iterable[_Outcome], now: datetime) -> list[str]:
+        """Write each outcome; return each event's new status ('pending' while retrying)."""
+        statuses: list[str] = []
+        with self.registry.session() as session:
+            for outcome in outcomes:
+                changes = self._changes(outcome, now)
+                session.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.id == outcome.job.row_id)
+                    .values(changes)
+                    .execution_options(synchronize_session=False))
+                statuses.append(changes.get("status", "pending"))
+                _log_attempt(outcome, changes, self.max_attempts)
+        return statuses
+
+    def _changes(self, outcome: _Outcome, now: datetime) -> dict[str, Any]:
+        attempts = outcome.job.attempts + int(outcome.attempted)
+        changes: dict[str, Any] = {"attempts": attempts, "last_status": outcome.status,
+                                   "last_error": outcome.error, "next_attempt_at": now}
+        if outcome.verdict is Verdict.DELIVERED:
+            changes.update(status="delivered", delivered_at=now)
+        elif outcome.verdict is Verdict.RETRY and attempts < self.max_attempts:
+            changes.update(next_attempt_at=now + self._retry_delay(attempts, outcome))
+        else:
+            changes["status"] = "failed"
+            if outcome.verdict is Verdict.RETRY:
+                changes["last_error"] = f"gave up after {attempts} attempts: {outcome.error}"
+        return changes
+
+    def _retry_delay(self, attempts: int, outcome: _Outcome) -> timedelta:
+        delay = self.backoff(attempts)
+        if outcome.retry_after_s is not None:  # the lender asked to wait longer (429/503)
+            asked = timedelta(seconds=min(outcome.retry_after_s, self.backoff_max_s))
+            delay = max(delay, asked)
+        return delay
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def signed_headers(event_id: str, payload: str, secret: str, sent_at: datetime) -> dict[str, str]:
+    """Standard Webhooks headers for one attempt; raises ``ValueError`` for a bad secret."""
+    sent_at = _utc(sent_at).replace(microsecond=0)
+    return {
+        "webhook-id": event_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(event_id, sent_at, payload),
+        "content-type": "application/json",
+    }
+
+
+def _check_settings(timeout_s: float, max_attempts: int, batch: int, per_lender: int,
+                    jitter: float) -> None:
+    if timeout_s <= 0 or max_attempts < 1 or batch < 1 or per_lender < 1:
+        raise ValueError("timeout_s must be > 0; max_attempts, batch, per_lender >= 1")
+    if not 0.0 <= jitter < 0.5:
+        raise ValueError(f"jitter must be in [0, 0.5) so delays keep growing, not {jitter}")
+
+
+def _due_events(now: datetime, batch: int, per_lender: int) -> Select[Any]:
+    """Due pending events, oldest first, at most ``per_lender`` for any one lender."""
+    order = (OutboxEvent.next_attempt_at, OutboxEvent.id)
+    ranked = (
+        select(OutboxEvent.id, OutboxEvent.event_id, OutboxEvent.lender_id,
+               OutboxEvent.payload, OutboxEvent.attempts, OutboxEvent.next_attempt_at,
+               func.row_number().over(partition_by=OutboxEvent.lender_id, order_by=order)
+               .label("rank"))
+        .where(OutboxEvent.status == "pending", OutboxEvent.next_attempt_at <= now)
+        .subquery()
+    )
+    return (select(ranked).where(ranked.c.rank <= per_lender)
+            .order_by(ranked.c.next_attempt_at, ranked.c.id).limit(batch))
+
+
+def _take(session: Session, row_id: int, now: datetime, lease_until: datetime) -> bool:
+    # Re-checking "due" in the UPDATE makes the claim atomic: of two dispatchers
+    # that saw the same row, only the first to write moves it past ``now``.
+    result = session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id == row_id, OutboxEvent.status == "pending",
+               OutboxEvent.next_attempt_at <= now)
+        .values(next_attempt_at=lease_until)
+        .execution_options(synchronize_session=False))
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def _endpoints(session: Session, lender_ids: set[str]) -> dict[str, tuple[str | None, str | None]]:
+    if not lender_ids:
+        return {}
+    rows = session.execute(select(Lender.id, Lender.webhook_url, Lender.webhook_secret)
+                           .where(Lender.id.in_(lender_ids))).all()
+    return {row.id: (row.webhook_url, row.webhook_secret) for row in rows}
+
+
+def _response_outcome(job: _Job, response: httpx.Response) -> _Outcome:
+    verdict = verdict_for_status(response.status_code)
+    error = None if verdict is Verdict.DELIVERED else f"HTTP {response.status_code}"
+    if 300 <= response.status_code < 400:
+        error = f"HTTP {response.status_code}: redirects are not followed"
+    return _Outcome(job, verdict, True, status=response.status_code, error=error,
+                    retry_after_s=_retry_after(response))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds; the HTTP-date form is ignored (backoff covers it)."""
+    value = response.headers.get("retry-after", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < float("inf") else None
+
+
+def _scrub(exc: Exception, url: str) -> str:
+    """An error message safe to log and store: the URL (and any token in it) reduced to host."""
+    message = f"{type(exc).__name__}: {exc}".replace(url, _host(url))
+    return message[:_MAX_ERROR_CHARS]
+
+
+def _host(url: str | None) -> str:
+    if not url:
+        return "-"
+    try:
+        return httpx.URL(url).host or "-"
+    except (httpx.InvalidURL, ValueError):
+        return "?"
+
+
+def _log_attempt(outcome: _Outcome, changes: Mapping[str, Any], max_attempts: int) -> None:
+    job, status = outcome.job, changes.get("status", "retrying")
+    level = logging.INFO if status == "delivered" else logging.WARNING
+    log.log(level, "webhook lender=%s event=%s attempt=%d/%d host=%s: %s (%s)",
+            job.lender_id, job.event_id, changes["attempts"], max_attempts, _host(job.url),
+            status, outcome.status if outcome.status is not None else outcome.error)
+
+
+def _summarise(outcomes: Sequence[_Outcome], statuses: Sequence[str]) -> DispatchResult:
+    return DispatchResult(attempted=sum(1 for o in outcomes if o.attempted),
+                          delivered=statuses.count("delivered"),
+                          retrying=statuses.count("pending"), failed=statuses.count("failed"))
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every time we store is UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _iso_z(value: datetime) -> str:
+    return _utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
