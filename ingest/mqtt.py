@@ -83,7 +83,10 @@ def connect_consumer(
         connected.set()
 
     def on_disconnect(_c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
-        log.warning("mqtt %s: disconnected (%s); paho reconnects", client_id, rc)
+        if rc.is_failure:
+            log.warning("mqtt %s: connection lost (%s); reconnecting", client_id, rc)
+        else:
+            log.info("mqtt %s: disconnected", client_id)
 
     def handle(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         try:
