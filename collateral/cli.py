@@ -96,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=7)
     sim.add_argument("--speed", type=float, default=1.0)
     sim.add_argument("--duration", type=float)
-    sim.add_argument("--start-ms", type=int, help="device time (epoch ms) to start at (default: so that the run ends now)")
+    sim.add_argument("--start-ms", type=int,
+                     help="device time (epoch ms) to start at (default: so the run ends now)")
     sim.add_argument("--webhook-base-url", default="http://127.0.0.1:8765/webhooks")
 
     ing = command("ingest", _cmd_ingest, "consume telemetry from the broker into the store")
