@@ -15,7 +15,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-__all__ = ["MqttEndpoint", "MessageHandler", "connect_consumer"]
+__all__ = ["MqttEndpoint", "MessageHandler", "connect_consumer", "stop_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -111,3 +111,18 @@ def connect_consumer(
     if not connected.wait(15):
         log.warning("mqtt %s: not connected after 15 s; still trying", client_id)
     return client
+
+
+def stop_worker(stop: threading.Event, worker: threading.Thread, client: mqtt.Client | None,
+                timeout_s: float = 60.0) -> None:
+    """Let a consumer's worker finish what it has received, then leave the broker.
+
+    Disconnecting last means nothing handed to the worker is left unacknowledged
+    when the session closes (what is unacknowledged the broker redelivers).
+    """
+    stop.set()
+    if worker.is_alive():
+        worker.join(timeout=timeout_s)
+    if client is not None:
+        client.disconnect()
+        client.loop_stop()

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from ingest.deadletter import DeadLetterRecord, save_dead_letters
 from ingest.handoff import AssetReading, encode_handoff, handoff_topic, partition_of
-from ingest.mqtt import MqttEndpoint, connect_consumer
+from ingest.mqtt import MqttEndpoint, connect_consumer, stop_worker
 from ingest.store import Point, StoreError, StoreUnavailable, TelemetryStore
 from ingest.wire import Limits, Rejection, RejectReason, decode_message, reading_to_wire
 from registry import Registry
@@ -96,11 +96,7 @@ class IngestService:
 
     def stop(self) -> None:
         """Flush what has been received, then disconnect."""
-        self._stop.set()
-        self._worker.join(timeout=60)
-        if self._client is not None:
-            self._client.disconnect()
-            self._client.loop_stop()
+        stop_worker(self._stop, self._worker, self._client)
 
     # -- writer thread -------------------------------------------------
 

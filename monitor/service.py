@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 
 from ingest.dedup import Deduplicator
 from ingest.handoff import decode_handoff, handoff_topic
-from ingest.mqtt import MqttEndpoint, connect_consumer
+from ingest.mqtt import MqttEndpoint, connect_consumer, stop_worker
 from monitor.alert_store import AlertChange, AlertStore
 from monitor.alerts import AlertPolicy, apply_finding, apply_tick
 from monitor.engine import DetectionEngine, default_detectors
@@ -78,11 +78,7 @@ class MonitorService:
         self._worker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._worker.join(timeout=60)
-        if self._client is not None:
-            self._client.disconnect()
-            self._client.loop_stop()
+        stop_worker(self._stop, self._worker, self._client)
         self._checkpoint()
 
     def _run(self) -> None:

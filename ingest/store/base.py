@@ -13,13 +13,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from types import TracebackType
+from typing import Protocol, Self
 
-__all__ = ["Point", "Row", "TelemetryStore", "StoreError", "StoreUnavailable", "MEASUREMENT"]
+from ingest.wire import FIELD_TYPES
+
+__all__ = [
+    "Point",
+    "Row",
+    "TelemetryStore",
+    "StoreError",
+    "StoreUnavailable",
+    "MEASUREMENT",
+    "COLUMN_TYPES",
+    "ClosingStore",
+    "check_query",
+]
 
 MEASUREMENT = "telemetry"
 
 FieldValue = float | int | bool
+
+#: Every stored column and its type: the wire fields plus the sequence number.
+COLUMN_TYPES: dict[str, type] = {"seq": int, **FIELD_TYPES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +104,38 @@ class TelemetryStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class ClosingStore:
+    """Context-manager support shared by the stores: ``with store: ...`` closes it."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def check_query(every_ms: int | None, fields: Sequence[str] | None, limit: int) -> list[str]:
+    """The columns a query selects; raises ``StoreError`` on a bad request before any I/O.
+
+    Both stores apply the same rules, so a query that one refuses the other refuses too.
+    """
+    if every_ms is not None and every_ms <= 0:
+        raise StoreError(f"every_ms must be positive, not {every_ms}")
+    if limit <= 0:  # LIMIT 0 means "no limit" in InfluxQL
+        raise StoreError(f"limit must be positive, not {limit}")
+    if fields is None:
+        return list(FIELD_TYPES) if every_ms is not None else list(COLUMN_TYPES)
+    unknown = [name for name in fields if name not in COLUMN_TYPES]
+    if unknown:
+        raise StoreError(f"unknown fields {unknown!r}")
+    return list(dict.fromkeys(fields))

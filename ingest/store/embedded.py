@@ -15,10 +15,18 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from ingest.store.base import FieldValue, Point, Row, StoreError, StoreUnavailable
+from ingest.store.base import (
+    COLUMN_TYPES,
+    ClosingStore,
+    FieldValue,
+    Point,
+    Row,
+    StoreError,
+    StoreUnavailable,
+    check_query,
+)
 from ingest.wire import FIELD_TYPES
 
 __all__ = ["EmbeddedStore"]
@@ -26,14 +34,14 @@ __all__ = ["EmbeddedStore"]
 logger = logging.getLogger(__name__)
 
 _TABLE = "telemetry"
-_COLUMN_TYPES: dict[str, type] = {"seq": int, **FIELD_TYPES}
+_COLUMN_TYPES = COLUMN_TYPES
 _SQL_TYPES = {float: "REAL", int: "INTEGER", bool: "INTEGER"}
 # Field names come from FIELD_TYPES (plain identifiers), never from callers, so
 # they can be spliced into SQL; values always go through parameters.
 _FIELDS = list(FIELD_TYPES)
 
 
-class EmbeddedStore:
+class EmbeddedStore(ClosingStore):
     """``TelemetryStore`` over SQLite (WAL mode); ``path=":memory:"`` for tests."""
 
     def __init__(self, path: str | Path, busy_timeout_s: float = 5.0) -> None:
@@ -80,7 +88,7 @@ class EmbeddedStore:
         fields: Sequence[str] | None = None,
         limit: int = 10_000,
     ) -> list[Row]:
-        names = _check_query(every_ms, fields, limit)
+        names = check_query(every_ms, fields, limit)
         # A row (or bucket) with none of the asked fields is left out, as in InfluxDB.
         present = " OR ".join(f'"{name}" IS NOT NULL' for name in names)
         where = f"asset_id = ? AND ts_ms >= ? AND ts_ms < ? AND ({present})"
@@ -130,16 +138,6 @@ class EmbeddedStore:
                 self._conn.close()
                 self._conn = None
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- SQLite ----------------------------------------------------------------------------
 
@@ -207,18 +205,6 @@ def _store_error(exc: sqlite3.Error, path: str) -> StoreError:
     return kind(f"embedded store {path}: {type(exc).__name__}: {exc}")
 
 
-def _check_query(every_ms: int | None, fields: Sequence[str] | None, limit: int) -> list[str]:
-    """The columns to select; the same rules as ``InfluxStore``."""
-    if every_ms is not None and every_ms <= 0:
-        raise StoreError(f"every_ms must be positive, not {every_ms}")
-    if limit <= 0:
-        raise StoreError(f"limit must be positive, not {limit}")
-    if fields is None:
-        return list(FIELD_TYPES) if every_ms is not None else list(_COLUMN_TYPES)
-    unknown = [name for name in fields if name not in _COLUMN_TYPES]
-    if unknown:
-        raise StoreError(f"unknown fields {unknown!r}")
-    return list(dict.fromkeys(fields))
 
 
 def _row_params(point: Point) -> list[Any]:

@@ -15,13 +15,22 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from ingest.store.base import MEASUREMENT, FieldValue, Point, Row, StoreError, StoreUnavailable
+from ingest.store.base import (
+    COLUMN_TYPES,
+    MEASUREMENT,
+    ClosingStore,
+    FieldValue,
+    Point,
+    Row,
+    StoreError,
+    StoreUnavailable,
+    check_query,
+)
 from ingest.wire import FIELD_TYPES
 
 __all__ = ["InfluxStore", "format_line", "escape_tag", "quote_string", "quote_ident"]
@@ -33,13 +42,13 @@ _LINES_PER_REQUEST = 5000
 _MAX_ERROR_CHARS = 500
 _TAG_SPECIALS = (",", " ", "=")
 # seq is stored as an integer field next to the wire fields.
-_COLUMN_TYPES: dict[str, type] = {"seq": int, **FIELD_TYPES}
+_COLUMN_TYPES = COLUMN_TYPES
 _BOOL_FIELDS = frozenset(name for name, kind in FIELD_TYPES.items() if kind is bool)
 
 Json = dict[str, Any]
 
 
-class InfluxStore:
+class InfluxStore(ClosingStore):
     """``TelemetryStore`` over the InfluxDB 1.x HTTP API (also served by 2.x and 3.x)."""
 
     def __init__(
@@ -82,7 +91,7 @@ class InfluxStore:
         fields: Sequence[str] | None = None,
         limit: int = 10_000,
     ) -> list[Row]:
-        names = _check_query(every_ms, fields, limit)
+        names = check_query(every_ms, fields, limit)
         if start_ms >= end_ms:
             return []
         where = f"{_asset_is(asset_id)} AND time >= {start_ms}ms AND time < {end_ms}ms"
@@ -117,16 +126,6 @@ class InfluxStore:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- administration ------------------------------------------------------------------
 
@@ -247,18 +246,6 @@ def _error_text(response: httpx.Response) -> str:
     return text[:_MAX_ERROR_CHARS]
 
 
-def _check_query(every_ms: int | None, fields: Sequence[str] | None, limit: int) -> list[str]:
-    """The columns to select; raises ``StoreError`` on a bad request before any I/O."""
-    if every_ms is not None and every_ms <= 0:
-        raise StoreError(f"every_ms must be positive, not {every_ms}")
-    if limit <= 0:  # LIMIT 0 means "no limit" in InfluxQL
-        raise StoreError(f"limit must be positive, not {limit}")
-    if fields is None:
-        return list(FIELD_TYPES) if every_ms is not None else list(_COLUMN_TYPES)
-    unknown = [name for name in fields if name not in _COLUMN_TYPES]
-    if unknown:
-        raise StoreError(f"unknown fields {unknown!r}")
-    return list(dict.fromkeys(fields))
 
 
 def _records(result: Json) -> list[Json]:
