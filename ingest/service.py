@@ -51,11 +51,13 @@ class IngestStats:
     batches: int = 0
     duplicates: int = 0
     store_retries: int = 0
+    handoff_failures: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, object]:
         return {"received": self.received, "stored": self.stored, "batches": self.batches,
                 "duplicates": self.duplicates, "store_retries": self.store_retries,
+                "handoff_failures": self.handoff_failures,
                 "dead_letters": dict(self.dead_letters)}
 
 
@@ -143,7 +145,8 @@ class IngestService:
     def _flush(self, batch: _Batch) -> None:
         self._write_points(batch)
         self._save_dead(batch.dead)
-        self._hand_off(batch.handoff)
+        if not self._hand_off(batch.handoff):
+            return
         assert self._client is not None
         for mid, qos in batch.mids:
             if qos > 0:
@@ -187,7 +190,13 @@ class IngestService:
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    def _hand_off(self, items: list[AssetReading]) -> None:
+    def _hand_off(self, items: list[AssetReading]) -> bool:
+        """Publish to the monitor and wait for the broker to have it.
+
+        False when the connection broke: the batch then stays unacknowledged, the
+        broker redelivers it after the reconnect, the store takes it again
+        (idempotent) and the monitor drops the readings it has already seen.
+        """
         assert self._client is not None
         by_partition: dict[int, list[AssetReading]] = {}
         for item in items:
@@ -195,8 +204,16 @@ class IngestService:
             by_partition.setdefault(part, []).append(item)
         infos = [self._client.publish(handoff_topic(p), encode_handoff(group), qos=1)
                  for p, group in by_partition.items()]
-        for info in infos:
-            info.wait_for_publish(timeout=30)
+        try:
+            for info in infos:
+                while not info.is_published():
+                    info.wait_for_publish(timeout=5)
+        except (RuntimeError, ValueError) as exc:
+            self.stats.handoff_failures += 1
+            log.warning("hand-off to the monitor failed (%s); %d readings stay unacknowledged "
+                        "and the broker will redeliver them", exc, len(items))
+            return False
+        return True
 
     def _asset_of(self, device_id: str) -> str | None:
         asset = self._devices.get(device_id)
