@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts import Alert, AlertEvent, AlertStatus
 from monitor.model import AlertKind, Pledge
+from monitor.outbox import enqueue_event
 from monitor.warning import loan_warning_level
-from monitor.webhooks import enqueue_event
 from registry import Registry
 from registry.models import Alert as AlertRow
 from registry.models import Loan, WarningChange

@@ -1,30 +1,16 @@
-"""Webhook delivery from the durable outbox, signed per the Standard Webhooks spec.
+"""Webhook delivery from the durable outbox (``monitor.outbox``).
 
-The monitor writes an ``OutboxEvent`` in the same transaction as the alert or
-warning change that causes it (``enqueue_event``); the ``WebhookDispatcher``
-later POSTs each pending event to its lender and records the outcome.
+The ``WebhookDispatcher`` POSTs each pending event to its lender, signed and
+judged per ``monitor.webhook_protocol``, and records the outcome.
 
-- Headers: ``webhook-id`` (the event id, the same on every retry, so a lender
-  drops duplicates), ``webhook-timestamp`` (unix seconds of the attempt),
-  ``webhook-signature`` (``v1,<base64 HMAC-SHA256>``) and
-  ``content-type: application/json``.
-- Outcomes, as Alertmanager's webhook notifier: 2xx delivered; 5xx, 408, 429,
-  connection errors and time-outs retried with exponential backoff and
-  jitter, up to ``max_attempts``; any other status fails at once (a retry
-  would get the same answer). Redirects are not followed: a signed body must
-  go only where the lender registered.
+- Connection errors and time-outs are retried like 5xx, with exponential
+  backoff and jitter, up to ``max_attempts``. Redirects are not followed: a
+  signed body must go only where the lender registered.
 - Never logged: the secret, the full URL (it may carry a token), the body.
-
-The body is the Standard Webhooks payload convention:
-
->>> from datetime import UTC, datetime
->>> event_body("alert.opened", {"asset_id": "a1"}, datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC))
-'{"type":"alert.opened","timestamp":"2025-01-02T03:04:05.000Z","data":{"asset_id":"a1"}}'
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -32,34 +18,23 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 from sqlalchemy import Select, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Insert
-from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
+from standardwebhooks.webhooks import EmptyWebhookSecretError
 
+from monitor.outbox import as_utc
+from monitor.webhook_protocol import Verdict, retry_after_s, signed_headers, verdict_for_status
 from registry import Registry
 from registry.models import Lender, OutboxEvent
 
-__all__ = [
-    "DispatchResult",
-    "Verdict",
-    "WebhookDispatcher",
-    "enqueue_event",
-    "event_body",
-    "signed_headers",
-    "verdict_for_status",
-]
+__all__ = ["DispatchResult", "WebhookDispatcher"]
 
 log = logging.getLogger(__name__)
 
-_MAX_EVENT_ID = 80  # OutboxEvent.event_id is String(80)
-_RETRY_STATUSES = frozenset({408, 429})
 _MAX_ERROR_CHARS = 300
 _THREAD_PREFIX = "webhook"
 
@@ -74,69 +49,7 @@ class _NoUrlsFromDeliveryThreads(logging.Filter):
 _URL_FILTER = _NoUrlsFromDeliveryThreads()
 
 
-# -- enqueue (called by the monitor inside its own transaction) ---------------------------
-
-
-def event_body(event_type: str, data: Mapping[str, Any], occurred_at: datetime) -> str:
-    """The exact JSON text that is signed and POSTed: ``{"type", "timestamp", "data"}``."""
-    body = {"type": event_type, "timestamp": _iso_z(occurred_at), "data": dict(data)}
-    return json.dumps(body, separators=(",", ":"), allow_nan=False)
-
-
-def enqueue_event(
-    session: Session,
-    *,
-    lender_id: str,
-    event_type: str,
-    data: dict[str, Any],
-    event_id: str,
-    occurred_at: datetime,
-    now: datetime | None = None,
-) -> None:
-    """Add one event to the outbox in the caller's transaction; a known ``event_id`` is a no-op.
-
-    ``now`` (wall clock by default) is when the event becomes due for delivery.
-    """
-    if not event_id or len(event_id) > _MAX_EVENT_ID:
-        raise ValueError(f"event_id must be 1-{_MAX_EVENT_ID} characters, not {len(event_id)}")
-    due = _utc(now or datetime.now(UTC))
-    values = {
-        "event_id": event_id,
-        "lender_id": lender_id,
-        "event_type": event_type,
-        "payload": event_body(event_type, data, occurred_at),
-        "created_at": due,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": due,
-    }
-    statement = _insert_ignoring_duplicates(session, values)
-    if statement is not None:
-        session.execute(statement)
-    elif session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == event_id)) is None:
-        session.add(OutboxEvent(**values))
-
-
-def _insert_ignoring_duplicates(session: Session, values: dict[str, Any]) -> Insert | None:
-    # ON CONFLICT DO NOTHING holds even against a concurrent transaction that
-    # inserted the same id; a select-then-insert would race and raise.
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        return sqlite.insert(OutboxEvent).values(values).on_conflict_do_nothing(
-            index_elements=["event_id"])
-    if dialect == "postgresql":
-        return postgresql.insert(OutboxEvent).values(values).on_conflict_do_nothing(
-            index_elements=["event_id"])
-    return None
-
-
 # -- outcomes ------------------------------------------------------------------------------
-
-
-class Verdict(StrEnum):
-    DELIVERED = "delivered"
-    RETRY = "retry"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,19 +87,6 @@ class _Outcome:
     status: int | None = None
     error: str | None = None
     retry_after_s: float | None = None
-
-
-def verdict_for_status(status: int) -> Verdict:
-    """How an HTTP status ends an attempt.
-
-    >>> [verdict_for_status(s).value for s in (204, 302, 400, 408, 429, 503)]
-    ['delivered', 'failed', 'failed', 'retry', 'retry', 'retry']
-    """
-    if 200 <= status < 300:
-        return Verdict.DELIVERED
-    if status >= 500 or status in _RETRY_STATUSES:
-        return Verdict.RETRY
-    return Verdict.FAILED
 
 
 # -- the dispatcher ------------------------------------------------------------------------
@@ -242,7 +142,7 @@ class WebhookDispatcher:
 
     def run_once(self, now: datetime) -> DispatchResult:
         """Deliver every due pending event (up to ``batch``) and record the outcomes."""
-        now = _utc(now)
+        now = as_utc(now)
         jobs = self._claim(now)
         if not jobs:
             return DispatchResult()
@@ -399,17 +299,6 @@ class WebhookDispatcher:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def signed_headers(event_id: str, payload: str, secret: str, sent_at: datetime) -> dict[str, str]:
-    """Standard Webhooks headers for one attempt; raises ``ValueError`` for a bad secret."""
-    sent_at = _utc(sent_at).replace(microsecond=0)
-    return {
-        "webhook-id": event_id,
-        "webhook-timestamp": str(int(sent_at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(event_id, sent_at, payload),
-        "content-type": "application/json",
-    }
-
-
 def _check_settings(timeout_s: float, max_attempts: int, batch: int, per_lender: int,
                     jitter: float) -> None:
     if timeout_s <= 0 or max_attempts < 1 or batch < 1 or per_lender < 1:
@@ -459,17 +348,7 @@ def _response_outcome(job: _Job, response: httpx.Response) -> _Outcome:
     if 300 <= response.status_code < 400:
         error = f"HTTP {response.status_code}: redirects are not followed"
     return _Outcome(job, verdict, True, status=response.status_code, error=error,
-                    retry_after_s=_retry_after(response))
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """``Retry-After`` in seconds; the HTTP-date form is ignored (backoff covers it)."""
-    value = response.headers.get("retry-after", "").strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if 0 <= seconds < float("inf") else None
+                    retry_after_s=retry_after_s(response))
 
 
 def _scrub(exc: Exception, url: str) -> str:
@@ -500,11 +379,3 @@ def _summarise(outcomes: Sequence[_Outcome], statuses: Sequence[str]) -> Dispatc
                           delivered=statuses.count("delivered"),
                           retrying=statuses.count("pending"), failed=statuses.count("failed"))
 
-
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every time we store is UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _iso_z(value: datetime) -> str:
-    return _utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from collateral.receiver import WebhookReceiver
-from monitor.webhooks import signed_headers
+from monitor.webhook_protocol import signed_headers
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 BODY = json.dumps({"type": "alert.opened", "timestamp": "2025-01-01T00:00:00.000Z",

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import logging
 import random
 import socket
@@ -17,7 +16,8 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
 from collateral.receiver import WebhookReceiver
-from monitor.webhooks import WebhookDispatcher, enqueue_event
+from monitor.outbox import enqueue_event
+from monitor.webhooks import WebhookDispatcher
 from registry import Registry, import_fleet
 from registry.models import Lender, OutboxEvent
 
@@ -96,39 +96,6 @@ def dispatcher(registry: Registry, handler: Handler, **options: Any) -> WebhookD
 def utc(value: datetime | None) -> datetime:
     assert value is not None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-# -- enqueue --------------------------------------------------------------------------------
-
-
-def test_enqueue_builds_the_standard_webhooks_body(registry: Registry) -> None:
-    enqueue(registry)
-    [row] = outbox(registry)
-    assert json.loads(row.payload) == {"type": "alert.opened",
-                                       "timestamp": "2025-11-28T11:55:00.000Z",
-                                       "data": {"asset_id": "a1", "kind": "tamper"}}
-    assert (row.status, row.attempts, utc(row.next_attempt_at)) == ("pending", 0, T0)
-
-
-def test_duplicate_enqueue_is_one_row(registry: Registry) -> None:
-    enqueue(registry)
-    enqueue(registry, data={"changed": True})
-    with registry.session() as session:  # twice in one transaction, too
-        for _ in range(2):
-            enqueue_event(session, lender_id="l1", event_type="t", data={}, event_id="ev-2",
-                          occurred_at=T0, now=T0)
-    rows = outbox(registry)
-    assert [r.event_id for r in rows] == ["ev-1", "ev-2"]
-    assert "changed" not in rows[0].payload  # the first write wins
-
-
-def test_enqueue_refuses_an_event_id_too_long_for_the_column(registry: Registry) -> None:
-    with pytest.raises(ValueError, match="event_id"), registry.session() as session:
-        enqueue_event(session, lender_id="l1", event_type="t", data={}, event_id="x" * 81,
-                      occurred_at=T0)
-
-
-# -- delivery -------------------------------------------------------------------------------
 
 
 def test_delivers_to_a_real_receiver_that_verifies_the_signature(registry: Registry) -> None:
