@@ -53,10 +53,11 @@ class Platform:
 
 
 @pytest.fixture()
-def world(tmp_path: Path, mosquitto: Any, influxd: Any) -> Iterator[dict[str, Any]]:
+def world(tmp_path: Path, mosquitto: Any, influxd: Any,
+          registry_url: str) -> Iterator[dict[str, Any]]:
     receiver = WebhookReceiver({"lender-1": SECRET})
     base = receiver.start()
-    registry = Registry(f"sqlite:///{tmp_path}/registry.db")
+    registry = Registry(registry_url)  # SQLite and PostgreSQL
     import_fleet(registry, small_fleet(base))
     db = f"e2e_{uuid.uuid4().hex[:8]}"
     store = open_store(influxd.url.rsplit("/", 1)[0] + "/" + db, tmp_path)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,8 @@ def fleet() -> dict[str, Any]:
 
 
 @pytest.fixture()
-def registry(tmp_path: Path) -> Registry:
-    reg = Registry(f"sqlite:///{tmp_path}/r.db")
+def registry(registry_url: str) -> Iterator[Registry]:
+    reg = Registry(registry_url)
     yield reg
     reg.close()
 
