@@ -2,7 +2,8 @@
 
 It owns a set of hand-off partitions, so each asset's detector state lives
 in one process. Time is device time: "now" for the clock task (tracker dark,
-hold-down expiry) is the newest device time seen, never the wall clock.
+hold-down expiry) is the newest device time seen, held back by a short grace
+for readings still in flight (``monitor.clock``), never the wall clock.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ingest.handoff import decode_handoff, handoff_topic
 from ingest.mqtt import MqttEndpoint, connect_consumer, stop_worker
 from monitor.alert_store import AlertChange, AlertStore
 from monitor.alerts import AlertPolicy, apply_finding, apply_tick
+from monitor.clock import FleetClock
 from monitor.engine import DetectionEngine, default_detectors
 from monitor.model import Finding, Pledge
 from monitor.pledges import load_pledges
@@ -39,9 +41,12 @@ class MonitorConfig:
     partitions: Sequence[int] | None = None  # None: all of them
     total_partitions: int = 16
     tick_s: float = 0.5
+    max_tick_delay_s: float = 10.0  # tick even with a backlog after this long
     checkpoint_s: float = 30.0
     pledge_refresh_s: float = 30.0
     max_messages_per_commit: int = 200
+    in_flight_grace_s: float = 2.0  # wall time to wait for readings in flight (monitor.clock)
+    max_lag_s: float = 6 * 3600.0
 
 
 class MonitorService:
@@ -53,7 +58,8 @@ class MonitorService:
         self.policy = policy or AlertPolicy()
         self.engine = engine or DetectionEngine(default_detectors())
         self.alerts = AlertStore(registry)
-        self.watermark_ms = 0
+        self.clock = FleetClock(self.config.in_flight_grace_s,
+                                int(self.config.max_lag_s * 1000))
         self.readings_seen = 0
         self.duplicates = 0
         self._dedup = Deduplicator()
@@ -86,7 +92,10 @@ class MonitorService:
         while not (self._stop.is_set() and self._inbox.empty()):
             self._drain()
             now = time.monotonic()
-            if now - last_tick >= self.config.tick_s:
+            # Tick on a drained inbox: a backlog is device time the clock has not
+            # seen yet, and ticking half-way through it makes the rest look silent.
+            due = now - last_tick >= self.config.tick_s
+            if due and (self._inbox.empty() or now - last_tick >= self.config.max_tick_delay_s):
                 self._tick()
                 last_tick = now
             if now - last_refresh >= self.config.pledge_refresh_s:
@@ -115,6 +124,11 @@ class MonitorService:
         for message in messages:
             self._client.ack(message.mid, message.qos)
 
+    @property
+    def watermark_ms(self) -> int:
+        """The newest device time seen."""
+        return self.clock.high_ms
+
     def _observe(self, payload: bytes) -> list[Finding]:
         findings: list[Finding] = []
         for item in decode_handoff(payload):
@@ -127,17 +141,18 @@ class MonitorService:
                 log.warning("monitor: reading for unknown asset %s", item.asset_id)
                 continue
             self.readings_seen += 1
-            self.watermark_ms = max(self.watermark_ms, reading.ts_ms)
+            self.clock.advance(reading.ts_ms)
             findings.extend(self.engine.observe(reading, pledge))
         return findings
 
     def _tick(self) -> None:
-        if self.watermark_ms == 0:
+        now_ms = self.clock.now_ms()
+        if now_ms == 0:
             return
-        findings = self.engine.tick(self.watermark_ms, self._pledges)
+        findings = self.engine.tick(now_ms, self._pledges)
         changes = self._apply(findings)
         for alert in list(self.alerts.open.values()):
-            new, events = apply_tick(alert, self.watermark_ms, self.policy)
+            new, events = apply_tick(alert, now_ms, self.policy)
             if events and new is not None:
                 changes.append(AlertChange(new, events))
         self.alerts.commit(changes, self._pledges)
@@ -172,5 +187,5 @@ class MonitorService:
             data = dict(row.data) if row is not None else None
         if data:
             self.engine.restore(data["engine"])
-            self.watermark_ms = int(data.get("watermark_ms", 0))
+            self.clock.restore(int(data.get("watermark_ms", 0)))
             log.info("monitor: restored detector state (watermark %d)", self.watermark_ms)
