@@ -1,7 +1,15 @@
-"""Dead letters: bad input kept with its reason and raw bytes, never dropped."""
+"""Dead letters: bad input kept with its reason and raw bytes, never dropped.
+
+A message the broker redelivers (MQTT's DUP flag: ingest kept its dead letter
+but could not acknowledge it, say because the connection broke) is kept only
+if no dead letter with the same topic, reason and bytes exists yet, so the
+counts by reason stay exact. A device that sends the same bad bytes twice as
+new messages gets two records.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,14 +27,34 @@ __all__ = ["DeadLetterRecord", "save_dead_letters", "dead_letter_counts"]
 class DeadLetterRecord:
     topic: str
     rejection: Rejection
+    redelivered: bool = False  # the broker's DUP flag was set
+
+    @property
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for part in (self.topic.encode(), self.rejection.reason.value.encode(),
+                     self.rejection.raw):
+            h.update(len(part).to_bytes(8, "big"))
+            h.update(part)
+        return h.hexdigest()
 
 
-def save_dead_letters(registry: Registry, records: Sequence[DeadLetterRecord]) -> None:
-    """Persist in one transaction, so a batch is either all kept or retried."""
+def save_dead_letters(registry: Registry,
+                      records: Sequence[DeadLetterRecord]) -> list[DeadLetterRecord]:
+    """Persist in one transaction, so a batch is either all kept or retried.
+
+    Returns the records kept: redelivered ones already on file are skipped.
+    """
     if not records:
-        return
+        return []
     now = datetime.now(UTC)
     with registry.session() as session:
+        known: set[str | None] = set()
+        redelivered = [r.digest for r in records if r.redelivered]
+        if redelivered:
+            known = set(session.scalars(
+                select(DeadLetter.digest).where(DeadLetter.digest.in_(redelivered))))
+        kept = [r for r in records if not (r.redelivered and r.digest in known)]
         session.add_all(
             DeadLetter(
                 received_at=now,
@@ -35,9 +63,11 @@ def save_dead_letters(registry: Registry, records: Sequence[DeadLetterRecord]) -
                 reason=r.rejection.reason.value,
                 detail=r.rejection.detail[:2000],
                 payload=r.rejection.raw,
+                digest=r.digest,
             )
-            for r in records
+            for r in kept
         )
+    return kept
 
 
 def dead_letter_counts(registry: Registry) -> dict[str, int]:

@@ -128,14 +128,14 @@ class IngestService:
         payload = cast(bytes, message.payload)  # paho hands us bytes
         decoded = decode_message(message.topic, payload, self._clock_ms(), self.config.limits)
         for rejection in decoded.rejections:
-            batch.dead.append(DeadLetterRecord(message.topic, rejection))
+            batch.dead.append(DeadLetterRecord(message.topic, rejection, bool(message.dup)))
         if not decoded.readings:
             return
         asset_id = self._asset_of(decoded.readings[0].device_id)
         if asset_id is None:
             reason = Rejection(RejectReason.UNKNOWN_DEVICE, "device is not registered",
                                payload, decoded.device_id)
-            batch.dead.append(DeadLetterRecord(message.topic, reason))
+            batch.dead.append(DeadLetterRecord(message.topic, reason, bool(message.dup)))
             return
         for reading in decoded.readings:
             batch.points.append(Point(asset_id, reading.device_id, reading.ts_ms, reading.seq,
@@ -179,9 +179,9 @@ class IngestService:
         delay = 0.5
         while records:
             try:
-                save_dead_letters(self.registry, records)
-                self.stats.dead_letters.update(r.rejection.reason.value for r in records)
-                for r in records:
+                kept = save_dead_letters(self.registry, records)
+                self.stats.dead_letters.update(r.rejection.reason.value for r in kept)
+                for r in kept:
                     log.info("dead letter %s from %s: %s", r.rejection.reason.value, r.topic,
                              r.rejection.detail)
                 return

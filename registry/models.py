@@ -150,6 +150,9 @@ class DeadLetter(Base):
     reason: Mapped[str] = mapped_column(String(32), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+    # sha256 of topic, reason and payload: a broker redelivery of a message already
+    # kept is recognised by it and not counted twice.
+    digest: Mapped[str | None] = mapped_column(String(64), index=True)
     replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

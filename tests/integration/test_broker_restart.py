@@ -1,4 +1,5 @@
-"""A broker restart mid-stream loses nothing: every reading is stored exactly once.
+"""A broker restart mid-stream loses nothing: every reading is stored exactly once,
+and every malformed message is kept as a dead letter exactly once.
 
 The broker is sized as deploy/mosquitto.conf sizes it. With Mosquitto's default
 ``max_queued_messages 1000`` this same test loses readings at the broker
@@ -17,6 +18,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.wire import encode_message, telemetry_topic
+from ingest.deadletter import dead_letter_counts
 from ingest.mqtt import MqttEndpoint
 from ingest.service import IngestConfig, IngestService
 from ingest.store.embedded import EmbeddedStore
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.integration
 
 SIZED_LIKE_DEPLOY = "max_queued_messages 1000000\nmax_inflight_messages 1000\n"
 N = 3000
+BAD_EVERY = 50  # one malformed message after every 50th reading
 
 
 def test_readings_survive_a_broker_restart_exactly_once(tmp_path: Path) -> None:
@@ -53,9 +56,13 @@ def test_readings_survive_a_broker_restart_exactly_once(tmp_path: Path) -> None:
             time.sleep(1.5)
             broker.start()
             publisher.join(60)
-            assert all(acked.acquire(timeout=30) for _ in range(N))
+            assert all(acked.acquire(timeout=30) for _ in range(N + N // BAD_EVERY))
             wait_for(lambda: store.count("asset-1") == N, 60)
-            assert ingest.stats.received >= N  # redeliveries included
+            wait_for(lambda: sum(dead_letter_counts(registry).values()) >= N // BAD_EVERY, 30)
+            time.sleep(0.5)  # a late redelivery would show up here
+            assert dead_letter_counts(registry) == {"not_json": N // BAD_EVERY}
+            assert store.count("asset-1") == N
+            assert ingest.stats.received >= N + N // BAD_EVERY  # redeliveries included
         finally:
             device.disconnect()
             device.loop_stop()
@@ -69,4 +76,6 @@ def publish(client: mqtt.Client) -> None:
     for seq in range(1, N + 1):
         reading = {"seq": seq, "ts_ms": now - (N - seq) * 1000, "ignition": True}
         client.publish(telemetry_topic("cm-1"), encode_message("cm-1", [reading]), qos=1)
+        if seq % BAD_EVERY == 0:
+            client.publish(telemetry_topic("cm-1"), b'{"v": 1, "seq": %d' % seq, qos=1)
         time.sleep(0.001)
