@@ -98,6 +98,10 @@ class DetectionEngine:
                     out.extend(found)
         return out
 
+    def asset_ids(self) -> set[str]:
+        """The assets that hold state."""
+        return set(self._states)
+
     def forget(self, asset_id: str) -> None:
         """Drop an asset's state, e.g. when its pledge is released."""
         self._states.pop(asset_id, None)

@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -74,7 +74,7 @@ class MonitorService:
         return f"monitor/{self.config.client_id}"
 
     def start(self) -> None:
-        self._pledges = load_pledges(self.registry)
+        self.refresh_pledges()
         self.alerts.load()
         self._restore()
         parts = self.config.partitions or range(self.config.total_partitions)
@@ -99,12 +99,23 @@ class MonitorService:
                 self._tick()
                 last_tick = now
             if now - last_refresh >= self.config.pledge_refresh_s:
-                self._pledges = load_pledges(self.registry)
+                self.refresh_pledges()
                 last_refresh = now
             if now - last_checkpoint >= self.config.checkpoint_s:
                 self._checkpoint()
                 last_checkpoint = now
         self._tick()
+
+    @property
+    def pledges(self) -> Mapping[str, Pledge]:
+        """The pledges this worker judges against, as last read from the registry."""
+        return self._pledges
+
+    def refresh_pledges(self) -> None:
+        """Reload pledges from the registry; drop the state of assets no longer pledged."""
+        self._pledges = load_pledges(self.registry)
+        for asset_id in self.engine.asset_ids() - self._pledges.keys():
+            self.engine.forget(asset_id)
 
     def _drain(self) -> None:
         messages: list[mqtt.MQTTMessage] = []
