@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from registry.models import Base
+from registry.migrate import upgrade
 
 __all__ = ["Registry", "RegistryError", "default_sqlite_url"]
 
@@ -27,14 +27,14 @@ def default_sqlite_url(data_dir: Path) -> str:
 
 
 class Registry:
-    """An engine and a session factory; the schema is created on open."""
+    """An engine and a session factory; the schema is migrated to the newest revision on open."""
 
     def __init__(self, url: str, create: bool = True) -> None:
         self.url = url
         self.engine: Engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         if create:
-            Base.metadata.create_all(self.engine)
+            upgrade(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

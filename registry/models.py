@@ -40,7 +40,7 @@ __all__ = [
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON, list[dict[str, Any]]: JSON}
 
 
 class Lender(Base):
@@ -49,6 +49,11 @@ class Lender(Base):
     name: Mapped[str] = mapped_column(String(200))
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    # Issue 6: lenders of one organisation share risk analysts; during a secret
+    # rotation deliveries are signed with both secrets until the old one expires.
+    organisation: Mapped[str | None] = mapped_column(String(64), index=True)
+    webhook_previous_secret: Mapped[str | None] = mapped_column(String(200))
+    webhook_previous_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     loans: Mapped[list[Loan]] = relationship(back_populates="lender")
 
 
@@ -62,6 +67,7 @@ class Loan(Base):
     warning_level: Mapped[str] = mapped_column(String(16), default="normal")
     warning_reason: Mapped[str] = mapped_column(Text, default="")
     warning_changed_ms: Mapped[int | None] = mapped_column(BigInteger)
+    borrower_id: Mapped[str | None] = mapped_column(ForeignKey("borrowers.id"), index=True)
     lender: Mapped[Lender] = relationship(back_populates="loans")
     assets: Mapped[list[Asset]] = relationship(back_populates="loan")
 
@@ -77,6 +83,15 @@ class Asset(Base):
     cadence_s: Mapped[float] = mapped_column(Float, default=300.0)
     idle_after_s: Mapped[float] = mapped_column(Float, default=12 * 3600.0)
     geofence_dwell_s: Mapped[float] = mapped_column(Float, default=600.0)
+    # The rest of the pledge's terms (issue 6): a GeoJSON Polygon the asset may work in,
+    # the expected duty schedule, and windows [{start, end, reason}] when it may be
+    # off (planned downtime) or away (approved moves) without an alarm.
+    operating_area: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    duty_schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    planned_downtime: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list,
+                                                                  server_default="[]")
+    approved_moves: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list,
+                                                                server_default="[]")
     loan: Mapped[Loan] = relationship(back_populates="assets")
     devices: Mapped[list[Device]] = relationship(back_populates="asset")
 
@@ -85,6 +100,9 @@ class Device(Base):
     __tablename__ = "devices"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"), index=True)
+    # Mosquitto's own hash ($7$ PBKDF2-SHA512) of the device's MQTT password: the
+    # broker's password file is rebuilt from these; the password itself is never kept.
+    mqtt_password_hash: Mapped[str | None] = mapped_column(String(300))
     asset: Mapped[Asset] = relationship(back_populates="devices")
 
 
@@ -163,3 +181,8 @@ class Checkpoint(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The access tables share this metadata; importing them here keeps it whole for
+# every user of the models (create_all, migrations, tests).
+import registry.access  # noqa: E402,F401

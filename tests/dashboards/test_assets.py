@@ -40,7 +40,7 @@ def test_count_is_the_total_not_the_page(client: TestClient) -> None:
     assert client.get("/api/assets?limit=1").json()["count"] == 3
 
 
-@pytest.mark.parametrize("query", ["kind=car", "limit=0", "limit=100000", "offset=-1",
+@pytest.mark.parametrize("query", ["kind=Big%20car", "limit=0", "limit=100000", "offset=-1",
                                    "limit=ten"])
 def test_bad_list_parameters_are_422(client: TestClient, query: str) -> None:
     assert client.get(f"/api/assets?{query}").status_code == 422

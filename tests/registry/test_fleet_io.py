@@ -28,6 +28,7 @@ def fleet() -> dict[str, Any]:
              "cadence_s": 60, "idle_after_s": 3600},
         ],
         "devices": [{"id": "plt-1", "asset_id": "a2"}],
+        "users": [],
         "simulation": {"incidents": [{"kind": "idle", "asset_id": "a2", "start_s": 10}]},
     }
 
@@ -65,7 +66,16 @@ def test_import_is_an_upsert(registry: Registry) -> None:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda f: f["assets"][0].update(kind="car"), "assets.0.kind"),
+        (lambda f: f["assets"][0].update(kind="Big car"), "assets.0.kind"),
+        (lambda f: f["assets"][0].update(planned_downtime=[
+            {"start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"}]), "end must be after"),
+        (lambda f: f["assets"][0].update(approved_moves=[
+            {"start": "2026-01-01T00:00:00", "end": "2026-01-02T00:00:00"}]), "time zone"),
+        (lambda f: f["assets"][0].update(operating_area={
+            "type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}),
+         "not valid"),
+        (lambda f: f["users"].append({"id": "u", "name": "U", "role": "king"}), "users.0.role"),
+        (lambda f: f["loans"][0].update(borrower_id="b9"), "unknown borrower 'b9'"),
         (lambda f: f["assets"][0]["site"].pop("radius_m"), "exactly one of radius_m or polygon"),
         (lambda f: f["assets"][0]["site"].update(lat=91), "assets.0.site.lat"),
         (lambda f: f["assets"][1]["site"]["polygon"].__setitem__(-1, [121.0, 31.005]), "closed"),
@@ -94,3 +104,48 @@ def test_import_file_errors_name_the_file(registry: Registry, tmp_path: Path) ->
         import_fleet_file(registry, path)
     path.write_text(yaml.safe_dump(fleet()))
     assert import_fleet_file(registry, path).assets == 2
+
+
+PLEDGE_TERMS = """
+version: 1
+lenders: [{id: l1, name: Harbour Bank, organisation: harbour-group}]
+borrowers: [{id: b1, lender_id: l1, name: Acme Haulage, contact: ops@acme.test}]
+loans: [{id: n1, lender_id: l1, borrower: Acme Haulage, borrower_id: b1}]
+assets:
+  - id: ship-1
+    kind: ship
+    name: MV Blue
+    loan_id: n1
+    site: {lat: 31.2, lon: 121.4, radius_m: 150000}
+    operating_area:
+      type: Polygon
+      coordinates: [[[120, 30], [125, 30], [125, 35], [120, 35], [120, 30]]]
+    duty_schedule: {hours_per_week: 120}
+    planned_downtime:
+      - {start: 2026-01-01T00:00:00Z, end: 2026-01-03T00:00:00Z, reason: New Year}
+    approved_moves:
+      - {start: "2026-02-01T08:00:00+08:00", end: "2026-02-01T20:00:00+08:00", reason: dry dock}
+  - {id: gen-1, kind: generator, name: Genset, loan_id: n1,
+     site: {lat: 31.0, lon: 121.0, radius_m: 300}}
+users: [{id: ana, name: Ana, role: analyst, lender_id: l1}]
+"""
+
+
+def test_pledge_terms_borrowers_and_users_round_trip(registry: Registry) -> None:
+    summary = import_fleet(registry, yaml.safe_load(PLEDGE_TERMS))
+    assert (summary.borrowers, summary.users, summary.assets) == (1, 1, 2)
+    exported = export_fleet(registry)
+    ship = exported["assets"][1]
+    assert ship["planned_downtime"] == [
+        {"start": "2026-01-01T00:00:00Z", "end": "2026-01-03T00:00:00Z", "reason": "New Year"}]
+    assert ship["approved_moves"][0]["start"] == "2026-02-01T00:00:00Z"  # kept in UTC
+    assert ship["operating_area"]["coordinates"][0][1] == [125.0, 30.0]
+    assert ship["duty_schedule"] == {"hours_per_week": 120}
+    assert exported["assets"][0]["kind"] == "generator"
+    assert exported["loans"][0]["borrower_id"] == "b1"
+    assert exported["lenders"][0]["organisation"] == "harbour-group"
+    assert exported["users"] == [{"id": "ana", "name": "Ana", "role": "analyst",
+                                  "lender_id": "l1"}]
+    again = Registry("sqlite://")
+    import_fleet(again, yaml.safe_load(yaml.safe_dump(exported)))
+    assert export_fleet(again) == exported
