@@ -68,7 +68,8 @@ def test_import_is_an_upsert(registry: Registry) -> None:
     [
         (lambda f: f["assets"][0].update(kind="Big car"), "assets.0.kind"),
         (lambda f: f["assets"][0].update(planned_downtime=[
-            {"start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"}]), "end must be after"),
+            {"start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"}]),
+         "end must be after"),
         (lambda f: f["assets"][0].update(approved_moves=[
             {"start": "2026-01-01T00:00:00", "end": "2026-01-02T00:00:00"}]), "time zone"),
         (lambda f: f["assets"][0].update(operating_area={
