@@ -103,6 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     ing = command("ingest", _cmd_ingest, "consume telemetry from the broker into the store")
     ing.add_argument("--client-id", default="cw-ingest",
                      help="MQTT client id: the persistent session that survives restarts")
+    ing.add_argument("--share-group", help="MQTT 5 shared-subscription group: workers started "
+                                           "with the same group (and distinct client ids) split "
+                                           "the load")
     mon = command("monitor", _cmd_monitor, "run detectors, alerts and webhook delivery")
     mon.add_argument("--partitions", help="comma-separated hand-off partitions to own "
                                           "(default: all)")
@@ -115,9 +118,13 @@ def _parser() -> argparse.ArgumentParser:
     reg.add_argument("action", choices=["import", "export", "init"])
     reg.add_argument("file", nargs="?", type=Path, help="fleet YAML (import) or output (export)")
 
-    dl = command("deadletters", _cmd_deadletters, "list dead letters")
-    dl.add_argument("action", choices=["list"])
+    dl = command("deadletters", _cmd_deadletters, "list dead letters, or replay them after a fix "
+                                                  "(published again on their topic)")
+    dl.add_argument("action", choices=["list", "replay"])
     dl.add_argument("--limit", type=int, default=20)
+    dl.add_argument("--reason", help="replay only dead letters of this reason")
+    dl.add_argument("--id", type=int, action="append", dest="ids", help="replay this one "
+                                                                        "(repeatable)")
     return parser
 
 
@@ -184,18 +191,20 @@ def _cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from collateral.wiring import broker_endpoint, open_registry, open_telemetry_store
-    from ingest.service import IngestConfig, IngestService
-    from ingest.wire import Limits
+    from collateral.wiring import (
+        broker_endpoint,
+        ingest_config,
+        open_registry,
+        open_telemetry_store,
+    )
+    from ingest.service import IngestService
 
-    endpoint = broker_endpoint(_require_broker(settings))
+    # A shared subscription needs MQTT 5; so does a session expiry interval.
+    endpoint = broker_endpoint(_require_broker(settings), protocol=5 if args.share_group else 4)
     stop = _stop_on_signals()
-    limits = Limits(max_future_skew_ms=int(settings.max_future_skew_s * 1000))
-    service = IngestService(endpoint,
-                            open_telemetry_store(settings), open_registry(settings),
-                            IngestConfig(client_id=args.client_id, partitions=settings.partitions,
-                                         batch_size=settings.ingest_batch,
-                                         flush_s=settings.ingest_flush_s, limits=limits))
+    config = ingest_config(settings, client_id=args.client_id, share_group=args.share_group)
+    service = IngestService(endpoint, open_telemetry_store(settings), open_registry(settings),
+                            config)
     service.start()
     stop.wait()
     service.stop()
@@ -267,6 +276,8 @@ def _cmd_deadletters(settings: Settings, args: argparse.Namespace) -> int:
     from collateral.wiring import open_registry
     from registry.models import DeadLetter
 
+    if args.action == "replay":
+        return _replay_dead_letters(settings, args)
     registry = open_registry(settings)
     with registry.session() as session:
         rows = session.scalars(select(DeadLetter).order_by(DeadLetter.id.desc())
@@ -276,6 +287,33 @@ def _cmd_deadletters(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{row.id}\t{row.received_at:%Y-%m-%d %H:%M:%S}\t{row.reason}\t{row.topic}\t"
                   f"{row.detail[:80]}\t{preview!r}")
     registry.close()
+    return 0
+
+
+def _replay_dead_letters(settings: Settings, args: argparse.Namespace) -> int:
+    from collateral.wiring import broker_endpoint, open_registry
+    from ingest.mqtt import connect_publisher
+    from ingest.replay import pending_dead_letters, replay_dead_letters
+
+    endpoint = broker_endpoint(_require_broker(settings))
+    registry = open_registry(settings)
+    items = pending_dead_letters(registry, args.reason, args.ids, args.limit)
+    client = connect_publisher(endpoint, "cw-deadletter-replay")
+
+    def publish(topic: str, payload: bytes) -> None:
+        client.publish(topic, payload, qos=1).wait_for_publish(30)
+
+    def progress(done: int) -> None:
+        if done % 100 == 0 or done == len(items):
+            print(f"replayed {done}/{len(items)}", file=sys.stderr)
+
+    try:
+        replayed = replay_dead_letters(registry, items, publish, progress)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+        registry.close()
+    print(json.dumps({"replayed": replayed}))
     return 0
 
 

@@ -16,11 +16,15 @@ import uvicorn
 
 from collateral.broker import EmbeddedBroker, free_port
 from collateral.settings import Settings
-from collateral.wiring import broker_endpoint, open_registry, open_telemetry_store
+from collateral.wiring import (
+    broker_endpoint,
+    ingest_config,
+    open_registry,
+    open_telemetry_store,
+)
 from dashboards.app import create_app
-from ingest.service import IngestConfig, IngestService
+from ingest.service import IngestService
 from ingest.store import TelemetryStore
-from ingest.wire import Limits
 from monitor.service import MonitorConfig, MonitorService
 from monitor.webhooks import WebhookDispatcher
 from registry import Registry
@@ -67,10 +71,8 @@ class Platform:
         self.registry = self.registry or open_registry(self.settings)
         self.store = self.store or open_telemetry_store(self.settings)
         endpoint = broker_endpoint(self.broker_url)
-        limits = Limits(max_future_skew_ms=int(self.settings.max_future_skew_s * 1000))
-        self.ingest = IngestService(endpoint, self.store, self.registry, IngestConfig(
-            partitions=self.settings.partitions, batch_size=self.settings.ingest_batch,
-            flush_s=self.settings.ingest_flush_s, limits=limits))
+        self.ingest = IngestService(endpoint, self.store, self.registry,
+                                    ingest_config(self.settings))
         self.ingest.start()
         self.monitor = MonitorService(endpoint, self.registry,
                                       MonitorConfig(total_partitions=self.settings.partitions))

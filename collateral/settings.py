@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     max_future_skew_s: float = Field(default=300.0, ge=0)
     ingest_batch: int = Field(default=5000, ge=1)
     ingest_flush_s: float = Field(default=0.2, gt=0)
+    #: Local spool for readings while the store is down (in data_dir); full = stop acking.
+    ingest_spool_max_mb: int = Field(default=1024, ge=1)
+    #: Serve ingest's Prometheus ``/metrics`` on this port (unset: not served).
+    ingest_metrics_port: int | None = Field(default=None, ge=0, le=65535)
     log_level: str = "INFO"
 
     @field_validator("broker_url", "store_url", "registry_url", mode="before")

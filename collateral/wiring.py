@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from collateral.settings import Settings, parse_broker_url
 from ingest.mqtt import MqttEndpoint
+from ingest.service import IngestConfig
 from ingest.store import TelemetryStore, open_store
 from registry import Registry
 
-__all__ = ["open_registry", "open_telemetry_store", "broker_endpoint"]
+__all__ = ["open_registry", "open_telemetry_store", "broker_endpoint", "ingest_config"]
 
 
 def open_registry(settings: Settings) -> Registry:
@@ -23,3 +26,17 @@ def open_telemetry_store(settings: Settings) -> TelemetryStore:
 def broker_endpoint(url: str, protocol: int = 4) -> MqttEndpoint:
     address = parse_broker_url(url)
     return MqttEndpoint(address.host, address.port, address.username, address.password, protocol)
+
+
+def ingest_config(settings: Settings, **overrides: Any) -> IngestConfig:
+    """The ingest worker's configuration from the settings; keyword arguments win."""
+    from ingest.wire import Limits
+
+    values: dict[str, Any] = {
+        "partitions": settings.partitions, "batch_size": settings.ingest_batch,
+        "flush_s": settings.ingest_flush_s, "spool_dir": settings.data_dir,
+        "spool_max_bytes": settings.ingest_spool_max_mb << 20,
+        "metrics_port": settings.ingest_metrics_port,
+        "limits": Limits(max_future_skew_ms=int(settings.max_future_skew_s * 1000)),
+    }
+    return IngestConfig(**{**values, **overrides})

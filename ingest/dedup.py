@@ -10,7 +10,7 @@ sequence numbers already seen; it must not be counted twice downstream.
 
 from __future__ import annotations
 
-__all__ = ["SeqWindow", "Deduplicator"]
+__all__ = ["SeqWindow", "Deduplicator", "SeqLedger"]
 
 
 class SeqWindow:
@@ -48,3 +48,40 @@ class Deduplicator:
         if window is None:
             window = self._devices[device_id] = SeqWindow(self._window)
         return window.admit(seq)
+
+
+class SeqLedger:
+    """Per device, the device time of each recent sequence number ingest has acknowledged.
+
+    It tells a broker redelivery (same seq, same time: drop it quietly) from a
+    device replaying a sequence number for a different reading (a dead letter).
+
+    >>> ledger = SeqLedger(size=8)
+    >>> ledger.record("d", 1, 1000)
+    >>> ledger.seen("d", 1), ledger.seen("d", 2)
+    (1000, None)
+    """
+
+    __slots__ = ("size", "_devices")
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._devices: dict[str, tuple[list[int], dict[int, int]]] = {}
+
+    def seen(self, device_id: str, seq: int) -> int | None:
+        entry = self._devices.get(device_id)
+        return None if entry is None else entry[1].get(seq)
+
+    def record(self, device_id: str, seq: int, ts_ms: int) -> None:
+        entry = self._devices.get(device_id)
+        if entry is None:
+            entry = self._devices[device_id] = ([seq], {})
+        high, seqs = entry
+        seqs[seq] = ts_ms
+        if seq > high[0]:
+            high[0] = seq
+        if len(seqs) > 2 * self.size:  # keep the newest `size`: memory stays bounded
+            floor = high[0] - self.size
+            kept = {s: t for s, t in seqs.items() if s > floor}
+            seqs.clear()
+            seqs.update(kept)

@@ -15,7 +15,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-__all__ = ["MqttEndpoint", "MessageHandler", "connect_consumer", "stop_worker"]
+__all__ = ["MqttEndpoint", "MessageHandler", "connect_consumer", "connect_publisher",
+           "stop_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,16 @@ def connect_consumer(
     client.loop_start()
     if not connected.wait(15):
         log.warning("mqtt %s: not connected after 15 s; still trying", client_id)
+    return client
+
+
+def connect_publisher(endpoint: MqttEndpoint, client_id: str) -> mqtt.Client:
+    """A started, connected client for publishing (clean session)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+    if endpoint.username:
+        client.username_pw_set(endpoint.username, endpoint.password)
+    client.connect(endpoint.host, endpoint.port, keepalive=30)
+    client.loop_start()
     return client
 
 

@@ -1,30 +1,38 @@
-"""Ingest: MQTT telemetry -> validate -> store -> hand off to the monitor -> ack.
+"""Ingest: MQTT telemetry -> validate -> dedup -> store (or spool) -> hand off -> ack.
 
 The MQTT callback only hands the message to a queue (the network loop never
-waits on a database); one writer thread decodes, batches, writes, and only
-then acknowledges, so a crash before the write makes the broker redeliver.
+waits on a database); one writer thread decodes, batches, makes the batch
+durable (``ingest.durable``: the store, or the local spool while the store is
+down), hands it to the monitor, and only then acknowledges, so a crash before
+that makes the broker redeliver. With ``share_group`` set, N workers split
+``$share/{group}/telemetry/#`` (MQTT 5).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import cast
 
+import orjson
 import paho.mqtt.client as mqtt
 from sqlalchemy import select
 
 from ingest.deadletter import DeadLetterRecord, save_dead_letters
+from ingest.dedup import SeqLedger
+from ingest.durable import DurableWriter, Outcome
 from ingest.handoff import AssetReading, encode_handoff, handoff_topic, partition_of
+from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttEndpoint, connect_consumer, stop_worker
-from ingest.store import Point, StoreError, StoreUnavailable, TelemetryStore
-from ingest.wire import Limits, Rejection, RejectReason, decode_message, reading_to_wire
+from ingest.spool import Spool
+from ingest.store import Point, TelemetryStore
+from ingest.wire import Limits, Reading, Rejection, RejectReason, decode_message, reading_to_wire
 from registry import Registry
 from registry.models import Device
 
@@ -32,31 +40,45 @@ __all__ = ["IngestConfig", "IngestStats", "IngestService"]
 
 log = logging.getLogger(__name__)
 
+TELEMETRY_TOPICS = "telemetry/#"
+
 
 @dataclass(frozen=True, slots=True)
 class IngestConfig:
     client_id: str = "cw-ingest"
-    subscription: str = "telemetry/+"
+    #: MQTT 5 shared-subscription group: workers in one group split the telemetry.
+    share_group: str | None = None
     partitions: int = 16
     batch_size: int = 5000
     flush_s: float = 0.2
     limits: Limits = Limits()
     device_refresh_s: float = 5.0
+    #: Where the spool file lives (one per client id) and how large it may grow.
+    spool_dir: Path = Path("var")
+    spool_max_bytes: int = 1 << 30
+    #: Serve Prometheus ``/metrics`` on this port (0: any free one; None: not at all).
+    metrics_port: int | None = None
+
+    @property
+    def subscription(self) -> str:
+        if self.share_group:
+            return f"$share/{self.share_group}/{TELEMETRY_TOPICS}"
+        return TELEMETRY_TOPICS
 
 
 @dataclass(slots=True)
 class IngestStats:
     received: int = 0
     stored: int = 0
+    spooled: int = 0
     batches: int = 0
     duplicates: int = 0
-    store_retries: int = 0
     handoff_failures: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, object]:
-        return {"received": self.received, "stored": self.stored, "batches": self.batches,
-                "duplicates": self.duplicates, "store_retries": self.store_retries,
+        return {"received": self.received, "stored": self.stored, "spooled": self.spooled,
+                "batches": self.batches, "duplicates": self.duplicates,
                 "handoff_failures": self.handoff_failures,
                 "dead_letters": dict(self.dead_letters)}
 
@@ -67,7 +89,9 @@ class _Batch:
     points: list[Point] = field(default_factory=list)
     handoff: list[AssetReading] = field(default_factory=list)
     dead: list[DeadLetterRecord] = field(default_factory=list)
-    started: float = 0.0
+    seen: dict[tuple[str, int], int] = field(default_factory=dict)  # (device, seq) -> ts_ms
+    duplicates: int = 0
+    newest_ms: int = 0
 
 
 class IngestService:
@@ -81,16 +105,24 @@ class IngestService:
     ) -> None:
         self.endpoint, self.store, self.registry, self.config = endpoint, store, registry, config
         self.stats = IngestStats()
+        self.metrics = IngestMetrics()
+        self.metrics_port: int | None = None
         self._clock_ms = clock_ms
         self._inbox: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._devices: dict[str, str] = {}
         self._devices_loaded_at = 0.0
+        self._ledger = SeqLedger()
+        self._spool = Spool(config.spool_dir / f"spool-{config.client_id}.bin",
+                            config.spool_max_bytes)
+        self._durable = DurableWriter(store, self._spool, self.metrics, self._dead_letter_refused)
         self._client: mqtt.Client | None = None
         self._worker = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
 
     def start(self) -> None:
         self._load_devices()
+        if self.config.metrics_port is not None:
+            self.metrics_port = self.metrics.serve(self.config.metrics_port)
         self._client = connect_consumer(
             self.endpoint, self.config.client_id, [self.config.subscription], self._inbox.put
         )
@@ -99,51 +131,84 @@ class IngestService:
     def stop(self) -> None:
         """Flush what has been received, then disconnect."""
         stop_worker(self._stop, self._worker, self._client)
+        self._spool.close()
+        self.metrics.close()
 
     # -- writer thread -------------------------------------------------
 
     def _run(self) -> None:
-        batch = _Batch(started=time.monotonic())
         while True:
-            timeout = max(0.0, self.config.flush_s - (time.monotonic() - batch.started))
+            batch = self._collect()
+            if batch.mids:
+                self._flush(batch)
+            else:
+                self._durable.replay()
+            if self._stop.is_set() and self._inbox.empty():
+                return
+
+    def _collect(self) -> _Batch:
+        """Messages until the batch is full or ``flush_s`` after its first one."""
+        batch = _Batch()
+        try:
+            self._accept(self._inbox.get(timeout=self.config.flush_s), batch)
+        except queue.Empty:
+            return batch
+        deadline = time.monotonic() + self.config.flush_s
+        while len(batch.points) < self.config.batch_size:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                break
             try:
                 self._accept(self._inbox.get(timeout=timeout), batch)
             except queue.Empty:
-                pass
-            full = len(batch.points) >= self.config.batch_size
-            due = time.monotonic() - batch.started >= self.config.flush_s
-            if batch.mids and (full or due):
-                self._flush(batch)
-                batch = _Batch(started=time.monotonic())
-            elif not batch.mids:
-                batch.started = time.monotonic()
-            if self._stop.is_set() and self._inbox.empty():
-                if batch.mids:
-                    self._flush(batch)
-                return
+                break
+        return batch
 
     def _accept(self, message: mqtt.MQTTMessage, batch: _Batch) -> None:
-        self.stats.received += 1
         batch.mids.append((message.mid, message.qos))
         payload = cast(bytes, message.payload)  # paho hands us bytes
         decoded = decode_message(message.topic, payload, self._clock_ms(), self.config.limits)
+        dup = bool(message.dup)
         for rejection in decoded.rejections:
-            batch.dead.append(DeadLetterRecord(message.topic, rejection, bool(message.dup)))
+            batch.dead.append(DeadLetterRecord(message.topic, rejection, dup))
         if not decoded.readings:
             return
         asset_id = self._asset_of(decoded.readings[0].device_id)
         if asset_id is None:
             reason = Rejection(RejectReason.UNKNOWN_DEVICE, "device is not registered",
                                payload, decoded.device_id)
-            batch.dead.append(DeadLetterRecord(message.topic, reason, bool(message.dup)))
+            batch.dead.append(DeadLetterRecord(message.topic, reason, dup))
             return
         for reading in decoded.readings:
-            batch.points.append(Point(asset_id, reading.device_id, reading.ts_ms, reading.seq,
-                                      reading.fields()))
-            batch.handoff.append(AssetReading(asset_id, reading))
+            if self._admit(reading, batch, message.topic, dup):
+                batch.points.append(Point(asset_id, reading.device_id, reading.ts_ms,
+                                          reading.seq, reading.fields()))
+                batch.handoff.append(AssetReading(asset_id, reading))
+                batch.newest_ms = max(batch.newest_ms, reading.ts_ms)
+
+    def _admit(self, reading: Reading, batch: _Batch, topic: str, dup: bool) -> bool:
+        """New readings pass; a redelivered one is counted; a replayed seq is a dead letter."""
+        key = (reading.device_id, reading.seq)
+        seen_ts = batch.seen.get(key)
+        if seen_ts is None:
+            seen_ts = self._ledger.seen(*key)
+        if seen_ts is None:
+            batch.seen[key] = reading.ts_ms
+            return True
+        if seen_ts == reading.ts_ms:
+            batch.duplicates += 1
+            return False
+        detail = f"seq {reading.seq} was seen at ts_ms {seen_ts}, now at {reading.ts_ms}"
+        raw = orjson.dumps(reading_to_wire(reading))
+        batch.dead.append(DeadLetterRecord(topic, Rejection(
+            RejectReason.REPLAYED_SEQ, detail, raw, reading.device_id), dup))
+        return False
 
     def _flush(self, batch: _Batch) -> None:
-        self._write_points(batch)
+        outcome = self._durable.write(batch.points)
+        if outcome.refused is not None:
+            batch.dead.extend(_refused(batch.points, outcome.refused))
+            batch.handoff.clear()
         self._save_dead(batch.dead)
         if not self._hand_off(batch.handoff):
             return
@@ -151,29 +216,27 @@ class IngestService:
         for mid, qos in batch.mids:
             if qos > 0:
                 self._client.ack(mid, qos)
-        self.stats.batches += 1
+        for (device, seq), ts_ms in batch.seen.items():
+            self._ledger.record(device, seq, ts_ms)
+        self._count(batch, outcome)
 
-    def _write_points(self, batch: _Batch) -> None:
-        delay = 0.5
-        while batch.points:
-            try:
-                started = time.perf_counter()
-                self.store.write(batch.points)
-                log.debug("stored %d points in %.1f ms", len(batch.points),
-                          (time.perf_counter() - started) * 1000)
-                self.stats.stored += len(batch.points)
-                return
-            except StoreUnavailable as exc:
-                # Not acknowledged: the broker keeps the messages while we wait.
-                self.stats.store_retries += 1
-                log.warning("store unavailable (%s); retrying in %.1f s", exc, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 30.0)
-            except StoreError as exc:
-                log.error("store refused a batch of %d points: %s", len(batch.points), exc)
-                batch.dead.extend(_refused(batch, str(exc)))
-                batch.points.clear()
-                batch.handoff.clear()
+    def _dead_letter_refused(self, points: Sequence[Point], detail: str) -> None:
+        self._save_dead(_refused(points, detail))
+
+    def _count(self, batch: _Batch, outcome: Outcome) -> None:
+        m, stats = self.metrics, self.stats
+        m.received.inc(len(batch.mids))
+        m.acked.inc(len(batch.mids))
+        m.duplicates.inc(batch.duplicates)
+        stats.received += len(batch.mids)
+        stats.duplicates += batch.duplicates
+        stats.batches += 1
+        if outcome.spooled:
+            stats.spooled += len(batch.points)
+        elif outcome.refused is None:
+            stats.stored += len(batch.points)
+        if batch.newest_ms:
+            m.lag_seconds.observe(max(0.0, (self._clock_ms() - batch.newest_ms) / 1000))
 
     def _save_dead(self, records: list[DeadLetterRecord]) -> None:
         delay = 0.5
@@ -181,6 +244,8 @@ class IngestService:
             try:
                 kept = save_dead_letters(self.registry, records)
                 self.stats.dead_letters.update(r.rejection.reason.value for r in kept)
+                for r in kept:
+                    self.metrics.dead_letters.labels(r.rejection.reason.value).inc()
                 for r in kept:
                     log.info("dead letter %s from %s: %s", r.rejection.reason.value, r.topic,
                              r.rejection.detail)
@@ -230,13 +295,12 @@ class IngestService:
         self._devices_loaded_at = time.monotonic()
 
 
-def _refused(batch: _Batch, detail: str) -> list[DeadLetterRecord]:
+def _refused(points: Sequence[Point], detail: str) -> list[DeadLetterRecord]:
     return [
         DeadLetterRecord(
-            f"telemetry/{item.reading.device_id}",
-            Rejection(RejectReason.STORE_REJECTED, detail[:500],
-                      json.dumps(reading_to_wire(item.reading)).encode(),
-                      item.reading.device_id),
+            f"telemetry/{p.device_id}",
+            Rejection(RejectReason.STORE_REJECTED, detail,
+                      orjson.dumps({"seq": p.seq, "ts_ms": p.ts_ms, **p.fields}), p.device_id),
         )
-        for item in batch.handoff
+        for p in points
     ]

@@ -16,12 +16,13 @@ Good readings in a batch survive a bad neighbour.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -97,6 +98,7 @@ class RejectReason(StrEnum):
     ANCIENT_TIME = "ancient_time"
     UNKNOWN_DEVICE = "unknown_device"
     DUPLICATE = "duplicate"
+    REPLAYED_SEQ = "replayed_seq"  # a sequence number seen before, on a different reading
     STORE_REJECTED = "store_rejected"
 
 
@@ -175,9 +177,14 @@ def decode_message(
     if len(payload) > limits.max_payload_bytes:
         return _reject(out, RejectReason.OVERSIZED, f"{len(payload)} bytes", payload)
     try:
-        body = json.loads(payload, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _reject(out, RejectReason.NOT_JSON, str(exc)[:200], payload)
+        # orjson refuses NaN/Infinity literals, invalid UTF-8, integers beyond 64 bits and
+        # nesting deeper than 1,024 (where json.loads would raise RecursionError).
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        # A number too large for a double (1e999) is an infinity, as json.loads read it.
+        infinite = "infinity" in str(exc)
+        reason = RejectReason.NON_FINITE if infinite else RejectReason.NOT_JSON
+        return _reject(out, reason, str(exc)[:200], payload)
     if not isinstance(body, dict):
         return _reject(out, RejectReason.NOT_OBJECT, type(body).__name__, payload)
     problem = _check_envelope(topic, body, limits)
@@ -187,16 +194,12 @@ def decode_message(
         return _reject(out, problem[0], problem[1], payload, device_id)
     assert device_id is not None
     for item in body["readings"]:
-        reading_or_rejection = _decode_reading(device_id, item, now_ms, limits)
+        reading_or_rejection = _decode_reading(device_id, item, now_ms, limits, payload)
         if isinstance(reading_or_rejection, Reading):
             out.readings.append(reading_or_rejection)
         else:
             out.rejections.append(reading_or_rejection)
     return out
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"non-finite constant {name} is not JSON")
 
 
 def _reject(
@@ -227,10 +230,11 @@ def _check_envelope(
     return None
 
 
-def _decode_reading(device_id: str, item: Any, now_ms: int, limits: Limits) -> Reading | Rejection:
+def _decode_reading(
+    device_id: str, item: Any, now_ms: int, limits: Limits, payload: bytes
+) -> Reading | Rejection:
     def bad(reason: RejectReason, detail: str) -> Rejection:
-        raw = json.dumps(item, default=repr, allow_nan=True).encode()
-        return Rejection(reason, detail, raw, device_id)
+        return Rejection(reason, detail, _reading_bytes(item, payload), device_id)
 
     if not isinstance(item, dict):
         return bad(RejectReason.NOT_OBJECT, "reading is not an object")
@@ -254,6 +258,14 @@ def _decode_reading(device_id: str, item: Any, now_ms: int, limits: Limits) -> R
             return bad(*problem)
         values[name] = float(value) if FIELD_TYPES[name] is float else value
     return Reading(device_id=device_id, seq=seq, ts_ms=ts_ms, **values)
+
+
+def _reading_bytes(item: Any, payload: bytes) -> bytes:
+    """One reading of a batch as JSON bytes, for its own dead letter."""
+    try:
+        return orjson.dumps(item)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes: keep the message
+        return payload
 
 
 def _check_field(name: str, value: Any) -> tuple[RejectReason, str] | None:

@@ -40,7 +40,8 @@ def test_readings_survive_a_broker_restart_exactly_once(tmp_path: Path) -> None:
     suffix = uuid.uuid4().hex[:6]
     with start_mosquitto(tmp_path / "broker", SIZED_LIKE_DEPLOY) as broker:
         ingest = IngestService(MqttEndpoint(broker.host, broker.port), store, registry,
-                               IngestConfig(client_id=f"ingest-{suffix}", flush_s=0.05))
+                               IngestConfig(client_id=f"ingest-{suffix}", flush_s=0.05,
+                                                 spool_dir=tmp_path))
         ingest.start()
         acked = threading.Semaphore(0)
         device = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"dev-{suffix}",

@@ -29,10 +29,12 @@ from tests.integration.helpers import SECRET, small_fleet, wait_for
 pytestmark = pytest.mark.integration
 
 class Platform:
-    def __init__(self, endpoint: MqttEndpoint, store: TelemetryStore, registry: Registry) -> None:
+    def __init__(self, endpoint: MqttEndpoint, store: TelemetryStore, registry: Registry,
+                 spool_dir: Path) -> None:
         suffix = uuid.uuid4().hex[:8]
         self.ingest = IngestService(endpoint, store, registry,
-                                    IngestConfig(client_id=f"ingest-{suffix}", flush_s=0.05))
+                                    IngestConfig(client_id=f"ingest-{suffix}", flush_s=0.05,
+                                                 spool_dir=spool_dir))
         self.monitor = MonitorService(endpoint, registry,
                                       MonitorConfig(client_id=f"monitor-{suffix}", tick_s=0.1))
         self.dispatcher = WebhookDispatcher(registry)
@@ -62,7 +64,7 @@ def world(tmp_path: Path, mosquitto: Any, influxd: Any,
     db = f"e2e_{uuid.uuid4().hex[:8]}"
     store = open_store(influxd.url.rsplit("/", 1)[0] + "/" + db, tmp_path)
     endpoint = MqttEndpoint(mosquitto.host, mosquitto.port)
-    platform = Platform(endpoint, store, registry)
+    platform = Platform(endpoint, store, registry, tmp_path)
     platform.start()
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"dev-{uuid.uuid4().hex[:6]}")
     publisher.connect(mosquitto.host, mosquitto.port)
