@@ -42,6 +42,9 @@ INCIDENT_ALERT_KIND: Mapping[str, str] = {
     "tamper": "tamper",
 }
 
+#: Alerts an incident also explains: the scripted tamper cuts external power too.
+INCIDENT_SIDE_KINDS: Mapping[str, tuple[str, ...]] = {"tamper": ("power_cut",)}
+
 
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
@@ -172,7 +175,9 @@ def _unexplained_alerts(platform: Platform, stats: PublishStats) -> list[dict[st
     """Alerts no scripted incident explains: false alarms, or side effects of an
     incident (a tampered tracker whose power was cut may also look idle)."""
     assert platform.registry is not None
-    explained = {(i.asset_id, INCIDENT_ALERT_KIND.get(i.kind, i.kind)) for i in stats.incidents}
+    explained = {(i.asset_id, kind) for i in stats.incidents
+                 for kind in (INCIDENT_ALERT_KIND.get(i.kind, i.kind),
+                              *INCIDENT_SIDE_KINDS.get(i.kind, ()))}
     with platform.registry.session() as session:
         rows = session.execute(select(Alert.asset_id, Alert.kind, Alert.reason)).all()
     return [{"asset_id": a, "kind": k, "reason": r} for a, k, r in rows

@@ -24,34 +24,64 @@ from typing import Any
 
 from ingest.wire import Reading
 from monitor.detectors.base import Detector
+from monitor.detectors.cloning import CloningDetector
+from monitor.detectors.equipment_fault import EquipmentFaultDetector
+from monitor.detectors.fuel_theft import FuelTheftDetector
 from monitor.detectors.geofence_exit import GeofenceExitDetector
 from monitor.detectors.idle import IdleDetector
+from monitor.detectors.jamming import JammingDetector
+from monitor.detectors.power_cut import PowerCutDetector
+from monitor.detectors.spoofing import SpoofingDetector
 from monitor.detectors.tamper import TamperDetector
 from monitor.detectors.tracker_dark import TrackerDarkDetector
+from monitor.enrich import FixFilter
 from monitor.model import Finding, Pledge
 
-__all__ = ["DetectionEngine", "default_detectors", "SNAPSHOT_VERSION"]
+__all__ = ["DetectionEngine", "default_detectors", "spine_detectors", "SNAPSHOT_VERSION"]
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_VERSION = 1
 
 
+_FILTER_KEY = "_filter"  # the noise filter's state in a snapshot, beside the detectors'
+
+
 def default_detectors() -> list[Detector[Any]]:
-    """The standard pipeline: where it is, whether it works, whether we hear it, tamper."""
+    """The standard pipeline, read top to bottom.
+
+    Raw (before the noise filters): spoofing, cloning. Then, on filtered
+    readings: where it is, whether it works, whether we hear it, whether
+    someone interferes with the tracker, the machine's health and its fuel.
+    """
+    return [SpoofingDetector(), CloningDetector(),
+            GeofenceExitDetector(), IdleDetector(), TrackerDarkDetector(), TamperDetector(),
+            PowerCutDetector(), JammingDetector(), EquipmentFaultDetector(), FuelTheftDetector()]
+
+
+def spine_detectors() -> list[Detector[Any]]:
+    """The spine's four detectors: the baseline the throughput benchmark compares with."""
     return [GeofenceExitDetector(), IdleDetector(), TrackerDarkDetector(), TamperDetector()]
 
 
 class DetectionEngine:
-    def __init__(self, detectors: Iterable[Detector[Any]]) -> None:
+    def __init__(self, detectors: Iterable[Detector[Any]],
+                 fix_filter: FixFilter | None = None) -> None:
         self._detectors: tuple[Detector[Any], ...] = tuple(detectors)
         kinds = [d.kind for d in self._detectors]
         if len(set(kinds)) != len(kinds):
             raise ValueError(f"one detector per kind, got {kinds}")
         # Pairs built once: the hot loop neither enumerates nor allocates them.
         self._indexed = tuple(enumerate(self._detectors))
+        self._raw = tuple((i, d) for i, d in self._indexed if getattr(d, "raw", False))
+        self._filtered = tuple((i, d) for i, d in self._indexed if not getattr(d, "raw", False))
+        self._filter = fix_filter or FixFilter()
+        self._slot = len(self._detectors)  # the filter's state sits after the detectors'
         self._states: dict[str, list[Any]] = {}
         self.failures: dict[str, int] = {}
+        #: Readings (or their positions) the noise filters dropped, by reason.
+        self.filtered: dict[str, int] = {}
+        self.high_ms = 0  # newest device time observed
 
     @property
     def detectors(self) -> Sequence[Detector[Any]]:
@@ -67,7 +97,21 @@ class DetectionEngine:
         if states is None:
             states = self._states[pledge.asset_id] = self._fresh()
         out: list[Finding] = []
-        for i, detector in self._indexed:
+        self._run(self._raw, states, reading, pledge, out)
+        verdict = self._filter.admit(states[self._slot], reading, pledge, self.high_ms)
+        if verdict.reason != "ok":
+            self.filtered[verdict.reason] = self.filtered.get(verdict.reason, 0) + 1
+        clean = verdict.reading
+        if clean is None:
+            return out
+        if clean.ts_ms > self.high_ms:
+            self.high_ms = clean.ts_ms
+        self._run(self._filtered, states, clean, pledge, out)
+        return out
+
+    def _run(self, detectors: tuple[tuple[int, Detector[Any]], ...], states: list[Any],
+             reading: Reading, pledge: Pledge, out: list[Finding]) -> None:
+        for i, detector in detectors:
             try:
                 states[i], found = detector.on_reading(states[i], reading, pledge)
             except Exception:
@@ -75,7 +119,6 @@ class DetectionEngine:
                 continue
             if found:
                 out.extend(found)
-        return out
 
     def tick(self, now_ms: int, pledges: Mapping[str, Pledge]) -> list[Finding]:
         """Judge time passing for every asset that has reported and still has a pledge.
@@ -109,7 +152,7 @@ class DetectionEngine:
     def snapshot(self) -> dict[str, Any]:
         """Every state as JSON-able data, keyed by asset and detector kind."""
         assets = {asset_id: self._dump(states) for asset_id, states in self._states.items()}
-        return {"version": SNAPSHOT_VERSION, "assets": assets}
+        return {"version": SNAPSHOT_VERSION, "assets": assets, "high_ms": self.high_ms}
 
     def restore(self, data: Mapping[str, Any]) -> None:
         """Replace all state with a snapshot's; a detector missing from it starts fresh."""
@@ -117,14 +160,28 @@ class DetectionEngine:
             raise ValueError(f"unsupported engine snapshot version {data.get('version')!r}")
         self._states = {
             asset_id: [self._load(d, asset_id, dumped.get(d.kind.value)) for d in self._detectors]
+            + [self._load_filter(dumped.get(_FILTER_KEY))]
             for asset_id, dumped in data["assets"].items()
         }
+        self.high_ms = max(self.high_ms, int(data.get("high_ms", 0)))
 
     def _dump(self, states: list[Any]) -> dict[str, Any]:
-        return {d.kind.value: d.dump_state(s) for d, s in zip(self._detectors, states, strict=True)}
+        pairs = zip(self._detectors, states[:-1], strict=True)
+        out = {d.kind.value: d.dump_state(s) for d, s in pairs}
+        out[_FILTER_KEY] = self._filter.dump_state(states[self._slot])
+        return out
 
     def _fresh(self) -> list[Any]:
-        return [d.initial_state() for d in self._detectors]
+        return [d.initial_state() for d in self._detectors] + [self._filter.initial_state()]
+
+    def _load_filter(self, dumped: Any) -> Any:
+        if dumped is None:
+            return self._filter.initial_state()
+        try:
+            return self._filter.load_state(dumped)
+        except Exception:
+            log.exception("noise filter state failed to load; starting fresh")
+            return self._filter.initial_state()
 
     def _load(self, detector: Detector[Any], asset_id: str, dumped: Any) -> Any:
         if dumped is None:

@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["AlertKind", "Site", "Pledge", "Finding"]
+__all__ = ["AlertKind", "Site", "Pledge", "Finding", "Window", "in_windows"]
+
+#: A planned period in device time, ``(start_ms, end_ms)``, end exclusive.
+Window = tuple[int, int]
+
+
+def in_windows(windows: tuple[Window, ...], ts_ms: int) -> bool:
+    """Whether ``ts_ms`` falls in one of ``windows`` (an empty tuple is the fast path)."""
+    return bool(windows) and any(start <= ts_ms < end for start, end in windows)
 
 
 class AlertKind(StrEnum):
@@ -18,6 +26,12 @@ class AlertKind(StrEnum):
     IDLE = "idle"
     TRACKER_DARK = "tracker_dark"
     TAMPER = "tamper"
+    POWER_CUT = "power_cut"
+    JAMMING = "jamming"
+    SPOOFING = "spoofing"
+    CLONING = "cloning"
+    EQUIPMENT_FAULT = "equipment_fault"
+    FUEL_THEFT = "fuel_theft"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +67,10 @@ class Pledge:
     #: in a tunnel; risk teams expect silence of half an hour before they are called.
     dark_min_s: float = 1800.0
     geofence_dwell_s: float = 600.0
+    #: Planned downtime (holidays, repairs): idle is expected, not a risk.
+    planned_downtime: tuple[Window, ...] = ()
+    #: Approved moves (maintenance trips, scheduled port calls): leaving the site is allowed.
+    approved_moves: tuple[Window, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,12 @@ The rule, applied to open alerts only (resolved ones are ignored; an alert
 whose resolve is pending still counts):
 
 - each open alert has a level by kind: ``geofence_exit`` -> critical (the
-  collateral is not where it was pledged); ``tamper`` and ``tracker_dark``
-  -> warning (someone may be hiding it); ``idle`` -> watch (the asset earns
-  nothing, a slower credit signal). A kind without a rule -> warning.
+  collateral is not where it was pledged); ``spoofing`` and ``cloning`` ->
+  critical (someone deceives the tracker on purpose); ``tamper``,
+  ``power_cut``, ``jamming`` and ``tracker_dark`` -> warning (someone may be
+  hiding it); ``idle``, ``equipment_fault`` and ``fuel_theft`` -> watch (the
+  asset earns less or loses value, a slower credit signal). A kind without a
+  rule -> warning.
 - two or more alerts at warning (distinct assets or distinct kinds, e.g.
   power cut and then dark on one truck, the usual theft pattern) -> critical.
 - the loan's level is the highest; no open alert -> normal.
@@ -72,6 +75,12 @@ KIND_LEVELS: dict[AlertKind, WarningLevel] = {
     AlertKind.TAMPER: WarningLevel.WARNING,
     AlertKind.TRACKER_DARK: WarningLevel.WARNING,
     AlertKind.IDLE: WarningLevel.WATCH,
+    AlertKind.POWER_CUT: WarningLevel.WARNING,
+    AlertKind.JAMMING: WarningLevel.WARNING,
+    AlertKind.SPOOFING: WarningLevel.CRITICAL,
+    AlertKind.CLONING: WarningLevel.CRITICAL,
+    AlertKind.EQUIPMENT_FAULT: WarningLevel.WATCH,
+    AlertKind.FUEL_THEFT: WarningLevel.WATCH,
 }
 
 

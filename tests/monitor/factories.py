@@ -78,26 +78,46 @@ class Event:
 
 
 def story(seed: int = 3) -> list[Event]:
-    """One asset's day that makes every default detector raise and clear.
+    """One asset's 17 hours that make every default detector raise and clear.
 
-    Parked and working; engine off 1h-3h (idle); case opened at 3.5h; tracker
-    silent 4h-5h (dark); power cut and towed 5 km at 6h-7h; back home by 7.5h.
+    Parked and working; engine off 1h-3h (idle) with 20 % of the fuel
+    siphoned at 2h; case opened at 3.5h; tracker silent 4h-5h (dark); power
+    cut and towed 5 km at 6h-7h; back home by 7.5h; GNSS jammed with the
+    engine on 8h-8.75h; position frozen while working 10h-11h (spoofing); a
+    clone reporting 500 km away between the real readings 12h-13h; the
+    engine overheating 14h-15h.
     """
     rng = random.Random(seed)
     events: list[Event] = []
-    for ts in range(T0, T0 + 9 * HOUR, 5 * MIN):
+    clone_seq = 10
+    for ts in range(T0, T0 + 17 * HOUR, 5 * MIN):
         h = (ts - T0) / HOUR
         if 4 <= h < 5:
             events.append(Event(ts))  # silent: only the clock moves
             continue
-        towed = 6 <= h < 7
-        position = noisy(rng, 10, north_m=5000 if towed else 0)
-        running = not (1 <= h < 3) and not towed
-        reading = fix(ts, position, ignition=running, engine_rpm=1400.0 if running else 0.0,
-                      power_kw=30.0 if running else 0.0, speed_kmh=0.0,
-                      tamper=3.5 <= h < 3.6, ext_power=not towed)
-        events += [Event(ts, reading), Event(ts)]
+        events += [Event(ts, _story_reading(rng, ts, h)), Event(ts)]
+        if 12 <= h < 13:
+            clone_seq += 1
+            events.append(Event(ts + 2 * MIN, fix(ts + 2 * MIN, moved(ANCHOR, 500_000, 0),
+                                                  seq=clone_seq, ignition=False)))
     return events
+
+
+def _story_reading(rng: random.Random, ts: int, h: float) -> Reading:
+    towed = 6 <= h < 7
+    position = noisy(rng, 10, north_m=5000 if towed else 0)
+    if 10 <= h < 11:
+        position = ANCHOR  # frozen to the metre while the machine works
+    running = not (1 <= h < 3) and not towed
+    temp = 20.0 + (10.0 if running else 0.0) + rng.gauss(0, 0.4) + (40.0 if 14 <= h < 15 else 0)
+    fields: dict[str, Any] = dict(
+        ignition=running, engine_rpm=1400.0 if running else 0.0,
+        power_kw=30.0 if running else 0.0, speed_kmh=0.0, vibration_mm_s=3.0 if running else 0.1,
+        temp_c=round(temp, 1), fuel_pct=60.0 if h < 2 else 40.0,
+        tamper=3.5 <= h < 3.6, ext_power=not towed)
+    if 8 <= h < 8.75:
+        return make_reading(ts, gnss_fix=0, **fields)  # jammed: no position
+    return fix(ts, position, **fields)
 
 
 def run_detector(detector: Detector[Any], events: Sequence[Event], pledge: Pledge,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ingest.wire import Reading
-from monitor.engine import DetectionEngine, default_detectors
+from monitor.engine import DetectionEngine, default_detectors, spine_detectors
 from monitor.model import AlertKind, Finding, Pledge
 from tests.monitor.factories import (
     ANCHOR,
@@ -87,7 +87,7 @@ def test_tick_judges_only_assets_that_reported_and_still_have_a_pledge() -> None
 
 def test_a_failing_detector_is_logged_and_the_others_go_on(
         caplog: pytest.LogCaptureFixture) -> None:
-    engine = DetectionEngine([Exploding(), *default_detectors()[2:]])
+    engine = DetectionEngine([Exploding(), *spine_detectors()[2:]])
     pledge = make_pledge()
     with caplog.at_level(logging.ERROR, logger="monitor.engine"):
         found = engine.observe(make_reading(T0, tamper=True), pledge)
@@ -115,11 +115,12 @@ def test_snapshot_round_trips_through_json_and_continues_identically() -> None:
 
 def test_restore_starts_missing_or_broken_states_fresh(
         caplog: pytest.LogCaptureFixture) -> None:
-    engine = DetectionEngine([Exploding(), *default_detectors()[2:]])
+    engine = DetectionEngine([Exploding(), *spine_detectors()[2:]])
     with caplog.at_level(logging.ERROR, logger="monitor.engine"):
         engine.restore({"version": 1, "assets": {"a1": {"idle": {"x": 1}}}})
     assert "failed on restore" in caplog.text
     dark = engine.snapshot()["assets"]["a1"]["tracker_dark"]
+    assert engine.snapshot()["assets"]["a1"]["_filter"]["last_ts_ms"] is None
     assert dark == {"last_ts_ms": None, "now_ms": None, "alarm": False, "reported_ms": None}
 
 

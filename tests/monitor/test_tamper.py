@@ -21,24 +21,12 @@ NORMAL = {"tamper": False, "ext_power": True}
 def test_case_opened_raises_at_once() -> None:
     found = findings(NORMAL, {"tamper": True, "ext_power": True})
     assert [(f.active, f.at_ms) for f in found] == [(True, T0 + MIN)]
-    assert found[0].details == {"cause": "case_opened", "causes": ["case_opened"]}
+    assert found[0].details == {"cause": "case_opened"}
     assert found[0].reason == "tracker case opened"
 
 
-def test_external_power_cut_after_it_was_on_raises() -> None:
-    found = findings(NORMAL, NORMAL, {"ext_power": False})
-    assert [(f.active, f.details["cause"]) for f in found] == [(True, "ext_power_cut")]
-
-
-def test_a_battery_only_tracker_never_raises_power_cut() -> None:
-    assert findings(*[{"ext_power": False, "tamper": False}] * 50) == []
-
-
-def test_a_second_cause_retells_with_both() -> None:
-    found = findings(NORMAL, {"tamper": True, "ext_power": True},
-                     {"tamper": True, "ext_power": False})
-    assert [f.details["cause"] for f in found] == ["case_opened", "case_opened+ext_power_cut"]
-    assert found[1].reason == "tracker case opened; external power cut"
+def test_external_power_cut_is_not_tamper() -> None:
+    assert findings(NORMAL, NORMAL, {"ext_power": False, "tamper": False}) == []
 
 
 def test_a_lasting_cause_is_not_retold() -> None:
@@ -55,11 +43,10 @@ def test_a_relapse_restarts_the_count() -> None:
     assert [f.active for f in found] == [True]
 
 
-def test_readings_without_the_causing_flag_do_not_count_as_normal() -> None:
-    # Power was cut; readings that do not report ext_power prove nothing about it.
-    found = findings(NORMAL, {"ext_power": False}, *[{"tamper": False}] * 10)
+def test_readings_without_the_tamper_flag_do_not_count_as_normal() -> None:
+    found = findings(NORMAL, {"tamper": True}, *[{"ext_power": True}] * 10)
     assert [f.active for f in found] == [True]
-    found = findings(NORMAL, {"ext_power": False}, *[{"ext_power": True}] * 3)
+    found = findings(NORMAL, {"tamper": True}, *[{"tamper": False}] * 3)
     assert [f.active for f in found] == [True, False]
 
 

@@ -31,6 +31,12 @@ def test_no_open_alerts_is_normal() -> None:
     (AlertKind.TAMPER, W.WARNING),
     (AlertKind.TRACKER_DARK, W.WARNING),
     (AlertKind.IDLE, W.WATCH),
+    (AlertKind.POWER_CUT, W.WARNING),
+    (AlertKind.JAMMING, W.WARNING),
+    (AlertKind.SPOOFING, W.CRITICAL),
+    (AlertKind.CLONING, W.CRITICAL),
+    (AlertKind.EQUIPMENT_FAULT, W.WATCH),
+    (AlertKind.FUEL_THEFT, W.WATCH),
 ])
 def test_one_alert_sets_its_kinds_level(kind: AlertKind, level: WarningLevel) -> None:
     assert loan_warning_level([alert("truck-7", kind)]) == (level, f"{kind.value} on truck-7")

@@ -1,0 +1,70 @@
+"""A streaming anomaly score for one sensor series, robust and adaptive.
+
+The baseline is an exponentially weighted level and spread (mean absolute
+deviation) updated with each value, in the style of a robust EWMA control
+chart:
+
+- each value is scored against the baseline *before* it learns from it,
+  so a score depends only on values at and before it;
+- the update is clipped at ``clip`` spreads, so one spike barely moves the
+  baseline; a value beyond ``z0`` spreads updates it ``slow_factor`` times
+  slower, so a sustained level shift is absorbed over hours while a fault
+  (a ramp as much as a step) stays visible for a while;
+- the short memory (``alpha`` ~ 20 values) follows a daily cycle closely
+  enough that its swing lands inside the spread.
+
+The score is ``e / (e + z0)`` where ``e = max(0, |z| - z0)`` and ``z`` is
+the deviation in spreads: 0 within ``z0`` spreads, 0.5 at ``2 * z0``, and
+approaching 1. ``direction`` +1 scores rises only (temperature, vibration).
+
+>>> scorer = SeriesScorer(floor=0.5)
+>>> state = scorer.initial()
+>>> scores = [scorer.score_learn(state, 20.0 + (i % 3) * 0.2) for i in range(40)]
+>>> max(scores), round(scorer.score_learn(state, 35.0), 2)
+(0.0, 0.88)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["SeriesScorer"]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesScorer:
+    alpha: float = 0.05
+    spread_alpha: float = 0.01  # slower: a ramp must not teach the spread it is normal
+    slow_factor: float = 0.1
+    z0: float = 3.0
+    clip: float = 3.0
+    warm: int = 12  # values before scoring starts
+    floor: float = 1.0  # smallest spread, in the series' unit
+    relative_floor: float = 0.03  # and as a fraction of the level
+    direction: int = 0  # 0 both ways, +1 rises only
+
+    @staticmethod
+    def initial() -> list[float]:
+        """State: [level, spread, count] as a plain list (JSON as it is)."""
+        return [0.0, 0.0, 0.0]
+
+    def score_learn(self, state: list[float], x: float) -> float:
+        """Score ``x`` against the baseline in ``state``, then learn it (updates ``state``)."""
+        level, spread, n = state
+        if n == 0:
+            state[0], state[2] = x, 1.0
+            return 0.0
+        scale = max(spread * 1.25, self.floor, self.relative_floor * abs(level))
+        dev = x - level
+        z = dev / scale if self.direction == 0 or dev * self.direction > 0 else 0.0
+        excess = abs(z) - self.z0
+        score = excess / (excess + self.z0) if excess > 0 and n >= self.warm else 0.0
+        rate = self.alpha if excess <= 0 else self.alpha * self.slow_factor
+        rate = max(rate, 1.0 / (n + 1))  # plain mean while young
+        bound = self.clip * scale
+        step = min(max(dev, -bound), bound)
+        state[0] = level + rate * step
+        spread_rate = max(rate * self.spread_alpha / self.alpha, 1.0 / (n + 1))
+        state[1] = spread + spread_rate * (abs(step) - spread)
+        state[2] = n + 1
+        return score

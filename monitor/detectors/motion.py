@@ -1,0 +1,43 @@
+"""Shared judgement of motion between two fixes, for the spoofing and cloning detectors.
+
+A jump is impossible when the distance between two fixes exceeds what the
+asset could travel in the time between them at ``max_speed_kmh`` (lower for
+ships), plus both fixes' accuracy (``hdop * hdop_accuracy_m``) and a floor.
+
+>>> impossible_jump(48.0, 11.0, 0, 49.0, 11.0, 60_000, hdop=1.0, max_speed_kmh=200.0)
+True
+>>> impossible_jump(48.0, 11.0, 0, 48.01, 11.0, 60_000, hdop=1.0, max_speed_kmh=200.0)
+False
+"""
+
+from __future__ import annotations
+
+from monitor.detectors.fences import haversine_m
+
+__all__ = ["impossible_jump", "max_speed_for", "good_fix"]
+
+_FLOOR_M = 300.0
+_HDOP_ACCURACY_M = 10.0
+_SPEEDS_KMH = {"ship": 90.0}
+_DEFAULT_KMH = 250.0
+
+
+def max_speed_for(asset_kind: str) -> float:
+    """The fastest an asset of this kind plausibly moves (a truck on a motorway, a fast ship)."""
+    return _SPEEDS_KMH.get(asset_kind, _DEFAULT_KMH)
+
+
+def good_fix(lat: float | None, gnss_fix: int | None, hdop: float | None) -> bool:
+    """A fix good enough to judge motion with."""
+    return (lat is not None and (gnss_fix is None or gnss_fix >= 2)
+            and (hdop is None or hdop <= 5.0))
+
+
+def impossible_jump(lat1: float, lon1: float, ts1: int, lat2: float, lon2: float, ts2: int,
+                    *, hdop: float | None, max_speed_kmh: float) -> bool:
+    dt_s = max(abs(ts2 - ts1) / 1000.0, 1.0)
+    allowed = max_speed_kmh / 3.6 * dt_s + _FLOOR_M + 2 * (hdop or 1.0) * _HDOP_ACCURACY_M
+    # Cheap bound first: a degree of latitude is ~111 km, so most pairs need no haversine.
+    if abs(lat2 - lat1) * 111_000.0 > allowed:
+        return True
+    return haversine_m(lat1, lon1, lat2, lon2) > allowed

@@ -1,0 +1,181 @@
+"""Spoofing: the tracker reports a story that cannot be true.
+
+Three causes, one alert (the details name which):
+
+- ``teleport``: a fix impossibly far from the last trusted one (``motion``),
+  confirmed by ``confirm_fixes`` fixes that stay at the new place (a single
+  wild fix is GPS noise, and fixes alternating between two places are
+  ``cloning``). Cleared when fixes are back near the trusted place.
+- ``frozen``: ``frozen_readings`` consecutive readings of a working machine
+  (ignition on, engine turning or vibrating) with a position identical to
+  the metre: real GNSS noise moves every fix. Cleared when it moves again.
+- ``replay``: readings with fresh device time but sequence numbers already
+  used, continuing an old sequence (``confirm_fixes`` in a row). A sequence
+  restarting near zero is a reboot, not a replay. Cleared when new
+  sequence numbers resume.
+
+This detector sees readings before the noise filters (they would drop the
+very fixes it judges); exact redeliveries (not newer than the newest
+reading) are ignored.
+
+>>> det = SpoofingDetector()
+>>> pledge = Pledge("a1", "l1", "b1", "truck", None)
+>>> state, t0 = det.initial_state(), 1_764_331_200_000
+>>> for i, lat in enumerate([48.0, 48.0001, 52.0, 52.0001, 52.0]):
+...     r = Reading("d1", i, t0 + i * 300_000, lat=lat, lon=11.0, gnss_fix=3, hdop=1.0)
+...     state, found = det.on_reading(state, r, pledge)
+...     if found: print(i, found[0].details["cause"])
+3 teleport
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.wire import Reading
+from monitor.detectors.base import NO_FINDINGS, StateRecord
+from monitor.detectors.fences import haversine_m
+from monitor.detectors.motion import good_fix, impossible_jump, max_speed_for
+from monitor.model import AlertKind, Finding, Pledge
+
+__all__ = ["SpoofingDetector", "SpoofingState"]
+
+_CAUSES = ("teleport", "frozen", "replay")
+_REASONS = {"teleport": "position jumped impossibly far and stayed",
+            "frozen": "position frozen while the machine works",
+            "replay": "old sequence numbers replayed with fresh time"}
+
+
+@dataclass(slots=True)
+class SpoofingState(StateRecord):
+    max_ts_ms: int | None = None
+    max_seq: int | None = None
+    prev_seq: int | None = None
+    fix_lat: float | None = None  # last trusted fix
+    fix_lon: float | None = None
+    fix_ts_ms: int | None = None
+    sus_lat: float | None = None  # where an impossible jump landed
+    sus_lon: float | None = None
+    sus_fixes: int = 0
+    frozen_lat: float | None = None
+    frozen_lon: float | None = None
+    frozen_count: int = 0
+    stale_run: int = 0
+    fresh_run: int = 0
+    teleport: bool = False
+    frozen: bool = False
+    replay: bool = False
+    back_fixes: int = 0
+
+
+class SpoofingDetector:
+    kind = AlertKind.SPOOFING
+    raw = True  # judged before the noise filters
+
+    def __init__(self, *, confirm_fixes: int = 2, frozen_readings: int = 6,
+                 frozen_m: float = 1.0, near_m: float = 1000.0, clear_readings: int = 3,
+                 reboot_seq: int = 5) -> None:
+        self.confirm_fixes, self.frozen_readings, self.frozen_m = (confirm_fixes,
+                                                                   frozen_readings, frozen_m)
+        self.near_m, self.clear_readings, self.reboot_seq = near_m, clear_readings, reboot_seq
+
+    def initial_state(self) -> SpoofingState:
+        return SpoofingState()
+
+    def on_reading(
+        self, state: SpoofingState, reading: Reading, pledge: Pledge
+    ) -> tuple[SpoofingState, Sequence[Finding]]:
+        ts = reading.ts_ms
+        if state.max_ts_ms is not None and ts <= state.max_ts_ms:
+            return state, NO_FINDINGS
+        state.max_ts_ms = ts
+        was = (state.teleport, state.frozen, state.replay)
+        self._sequence(state, reading.seq)
+        if good_fix(reading.lat, reading.gnss_fix, reading.hdop) and not state.replay:
+            self._position(state, reading, pledge)
+        now = (state.teleport, state.frozen, state.replay)
+        if now == was:
+            return state, NO_FINDINGS
+        if any(n and not w for n, w in zip(now, was, strict=True)):
+            causes = [c for c, on in zip(_CAUSES, now, strict=True) if on]
+            details = {"cause": "+".join(causes), "lat": reading.lat, "lon": reading.lon,
+                       "seq": reading.seq}
+            return state, (Finding(pledge.asset_id, self.kind, True, ts,
+                                   "; ".join(_REASONS[c] for c in causes), details),)
+        if any(now):
+            return state, NO_FINDINGS
+        return state, (Finding(pledge.asset_id, self.kind, False, ts, "reports consistent again"),)
+
+    def _sequence(self, state: SpoofingState, seq: int) -> None:
+        top, prev = state.max_seq, state.prev_seq
+        state.prev_seq = seq
+        if top is None or seq > top or (seq <= self.reboot_seq < top - 100):
+            state.max_seq = seq
+            state.stale_run = 0
+            state.fresh_run += 1
+            if state.replay and state.fresh_run >= self.clear_readings:
+                state.replay = False
+            return
+        state.fresh_run = 0
+        # An old number with fresh time: part of a replayed run if it continues the last one.
+        state.stale_run = state.stale_run + 1 if prev is not None and seq > prev else 1
+        if state.stale_run >= self.confirm_fixes + 1:
+            state.replay = True
+
+    def _position(self, state: SpoofingState, r: Reading, pledge: Pledge) -> None:
+        lat, lon = r.lat, r.lon
+        assert lat is not None and lon is not None
+        self._frozen(state, r, lat, lon)
+        if state.fix_lat is None or state.fix_lon is None or state.fix_ts_ms is None:
+            state.fix_lat, state.fix_lon, state.fix_ts_ms = lat, lon, r.ts_ms
+            return
+        if state.teleport:
+            near = haversine_m(state.fix_lat, state.fix_lon, lat, lon) <= self.near_m
+            state.back_fixes = state.back_fixes + 1 if near else 0
+            if state.back_fixes >= self.clear_readings:
+                state.teleport, state.back_fixes = False, 0
+                state.fix_lat, state.fix_lon, state.fix_ts_ms = lat, lon, r.ts_ms
+            return
+        if not impossible_jump(state.fix_lat, state.fix_lon, state.fix_ts_ms, lat, lon, r.ts_ms,
+                               hdop=r.hdop, max_speed_kmh=max_speed_for(pledge.asset_kind)):
+            state.fix_lat, state.fix_lon, state.fix_ts_ms = lat, lon, r.ts_ms
+            state.sus_lat = state.sus_lon = None
+            state.sus_fixes = 0
+            return
+        if (state.sus_lat is not None and state.sus_lon is not None
+                and haversine_m(state.sus_lat, state.sus_lon, lat, lon) <= self.near_m):
+            state.sus_fixes += 1
+        else:
+            state.sus_lat, state.sus_lon, state.sus_fixes = lat, lon, 1
+        if state.sus_fixes >= self.confirm_fixes:
+            state.teleport, state.back_fixes = True, 0
+
+    def _frozen(self, state: SpoofingState, r: Reading, lat: float, lon: float) -> None:
+        working = r.ignition is True and (
+            (r.engine_rpm is not None and r.engine_rpm > 50.0)
+            or (r.vibration_mm_s is not None and r.vibration_mm_s > 1.0))
+        same = (state.frozen_lat is not None and state.frozen_lon is not None
+                and abs(state.frozen_lat - lat) * 111_000 <= self.frozen_m
+                and haversine_m(state.frozen_lat, state.frozen_lon, lat, lon) <= self.frozen_m)
+        if not same:
+            state.frozen_lat, state.frozen_lon = lat, lon
+            state.frozen_count = 1 if working else 0
+            state.frozen = False
+            return
+        if working:
+            state.frozen_count += 1
+            if state.frozen_count >= self.frozen_readings:
+                state.frozen = True
+
+    def on_tick(
+        self, state: SpoofingState, pledge: Pledge, now_ms: int
+    ) -> tuple[SpoofingState, Sequence[Finding]]:
+        return state, NO_FINDINGS
+
+    def dump_state(self, state: SpoofingState) -> dict[str, Any]:
+        return state.to_dict()
+
+    def load_state(self, data: Mapping[str, Any]) -> SpoofingState:
+        return SpoofingState.from_dict(data)

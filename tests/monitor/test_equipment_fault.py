@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import math
+import random
+
+from monitor.detectors.equipment_fault import EquipmentFaultDetector
+from monitor.model import Finding
+from tests.monitor.factories import HOUR, MIN, T0, Event, make_pledge, make_reading, run_detector
+
+
+def day_temps(hours: float, rng: random.Random, fault_at_h: float | None = None,
+              shift_at_h: float | None = None) -> list[Event]:
+    """Temperature every 5 min: a daily cycle of +-6 C, noise, optionally a fault or a shift."""
+    events = []
+    for ts in range(T0, T0 + int(hours * HOUR), 5 * MIN):
+        h = (ts - T0) / HOUR
+        temp = 25 + 6 * math.sin(2 * math.pi * h / 24) + rng.gauss(0, 0.5)
+        if fault_at_h is not None and h >= fault_at_h:
+            temp += min(45.0, 15 * (h - fault_at_h))  # overheating ramps up
+        if shift_at_h is not None and h >= shift_at_h:
+            temp -= 8.0  # moved into a cold store: a level shift, not a fault
+        events.append(Event(ts, make_reading(ts, temp_c=round(temp, 1), ignition=False)))
+    return events
+
+
+def run(events: list[Event]) -> list[Finding]:
+    return run_detector(EquipmentFaultDetector(), events, make_pledge())[1]
+
+
+def test_three_days_of_daily_cycle_raise_nothing() -> None:
+    assert run(day_temps(72, random.Random(1))) == []
+
+
+def test_overheating_is_caught_within_ninety_minutes() -> None:
+    found = run(day_temps(48, random.Random(2), fault_at_h=40))
+    assert found and found[0].active and found[0].details["series"] == "temp_c"
+    assert T0 + 40 * HOUR < found[0].at_ms <= T0 + 41 * HOUR + 30 * MIN  # +22 C by then
+
+
+def test_a_drop_in_level_is_not_a_fault() -> None:
+    assert run(day_temps(72, random.Random(3), shift_at_h=30)) == []
+
+
+def test_vibration_rising_is_caught() -> None:
+    rng = random.Random(4)
+    events = [Event(T0 + i * 5 * MIN, make_reading(
+        T0 + i * 5 * MIN, ignition=True, engine_rpm=1500.0,
+        vibration_mm_s=round(3 + rng.gauss(0, 0.2) + (0 if i < 200 else 0.2 * (i - 200)), 2)))
+        for i in range(260)]
+    found = run(events)
+    assert found and found[0].details["series"] == "vibration_mm_s"
