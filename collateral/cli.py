@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from collateral import simulate_cmd
 from collateral.settings import Settings
 
 __all__ = ["main"]
@@ -57,7 +58,7 @@ def _setup_logging(level: str) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--broker-url", help="mqtt://host:port (default: env CW_BROKER_URL, "
+    p.add_argument("--broker-url", "--broker", help="mqtt://host:port (default: env CW_BROKER_URL, "
                                         "else the embedded broker where one is started)")
     p.add_argument("--store-url", help="influxdb://user:pass@host:8086/db (default: embedded)")
     p.add_argument("--registry-url", help="SQLAlchemy URL (default: SQLite in the data dir)")
@@ -90,15 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--api-port", type=int)
 
     sim = command("simulate", _cmd_simulate, "publish a simulated fleet to a broker")
-    sim.add_argument("--fleet", type=Path, help="fleet YAML (see --generate)")
-    sim.add_argument("--generate", type=int, metavar="N",
-                     help="print a generated fleet of N assets as YAML and exit")
-    sim.add_argument("--seed", type=int, default=7)
-    sim.add_argument("--speed", type=float, default=1.0)
-    sim.add_argument("--duration", type=float)
-    sim.add_argument("--start-ms", type=int,
-                     help="device time (epoch ms) to start at (default: so the run ends now)")
-    sim.add_argument("--webhook-base-url", default="http://127.0.0.1:8765/webhooks")
+    simulate_cmd.add_arguments(sim)
 
     ing = command("ingest", _cmd_ingest, "consume telemetry from the broker into the store")
     ing.add_argument("--client-id", default="cw-ingest",
@@ -170,24 +163,7 @@ def _require_broker(settings: Settings) -> str:
 
 
 def _cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
-    from devices.fleet import dump_fleet, generate_fleet, load_fleet
-
-    if args.generate is not None:
-        dump_fleet(generate_fleet(args.generate, seed=args.seed,
-                                  webhook_base_url=args.webhook_base_url), sys.stdout)
-        return 0
-    if args.fleet is None:
-        raise ValueError("give --fleet FILE (or --generate N to make one)")
-    from collateral.settings import parse_broker_url
-    from devices.publisher import run_simulation
-
-    address = parse_broker_url(_require_broker(settings))
-    stats = run_simulation(load_fleet(args.fleet), seed=args.seed, speed=args.speed,
-                           host=address.host, port=address.port, start_ms=args.start_ms,
-                           duration_s=args.duration, stop_event=_stop_on_signals(),
-                           mqtt_username=address.username, mqtt_password=address.password)
-    print(json.dumps({"published": stats.published, "acked": stats.acked}))
-    return 0
+    return simulate_cmd.run(settings, args, _stop_on_signals())
 
 
 def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:

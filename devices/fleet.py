@@ -24,7 +24,7 @@ import yaml
 
 from devices.geo import REGIONS, Place, Region, to_latlon
 from devices.schema import (
-    INCIDENT_KINDS,
+    DEMO_INCIDENT_KINDS,
     KIND_SPECS,
     KINDS,
     FleetError,
@@ -77,6 +77,7 @@ def generate_fleet(
     lenders: int = 3,
     webhook_base_url: str = DEFAULT_WEBHOOK_BASE_URL,
     incidents: bool = True,
+    kinds: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """A valid fleet of ``n_assets`` around Chinese ports and industrial zones.
 
@@ -86,12 +87,15 @@ def generate_fleet(
     """
     if n_assets < 1 or lenders < 1:
         raise FleetError("a fleet needs at least one asset and one lender")
+    unknown = sorted(set(kinds or ()) - set(KINDS))
+    if unknown or kinds == ():
+        raise FleetError(f"unknown asset kinds {unknown} (expected some of {', '.join(KINDS)})")
     rng = random.Random(seed)
     lender_rows = [_lender(i, rng, webhook_base_url.rstrip("/")) for i in range(lenders)]
     loans: list[dict[str, Any]] = []
     assets: list[dict[str, Any]] = []
     width = max(4, len(str(n_assets)))
-    for group in _loan_groups(_kind_mix(n_assets), rng):
+    for group in _loan_groups(_kind_mix(n_assets, tuple(kinds or KINDS)), rng):
         region = rng.choice(REGIONS)
         loan_id = f"loan-{len(loans) + 1:0{width}d}"
         rows = [_asset(len(assets) + 1 + j, width, kind, loan_id, region, rng)
@@ -133,24 +137,25 @@ def _dump(fleet: dict[str, Any], stream: IO[str]) -> None:
                    allow_unicode=True, width=120)
 
 
-def _kind_mix(n: int) -> list[str]:
+def _kind_mix(n: int, kinds: tuple[str, ...] = KINDS) -> list[str]:
     """Asset kinds by largest remainder of the kind shares.
 
     >>> from collections import Counter
-    >>> Counter(_kind_mix(20))
+    >>> Counter(_kind_mix(20, ("truck", "construction", "ship", "plant")))
     Counter({'truck': 8, 'construction': 5, 'plant': 4, 'ship': 3})
     """
-    quotas = {k: n * s.share for k, s in KIND_SPECS.items()}
+    total = sum(KIND_SPECS[k].share for k in kinds)
+    quotas = {k: n * KIND_SPECS[k].share / total for k in kinds}
     counts = {k: math.floor(q) for k, q in quotas.items()}
-    by_remainder = sorted(KINDS, key=lambda k: (counts[k] - quotas[k], KINDS.index(k)))
+    by_remainder = sorted(kinds, key=lambda k: (counts[k] - quotas[k], kinds.index(k)))
     for kind in by_remainder[: n - sum(counts.values())]:
         counts[kind] += 1
-    return [k for k in KINDS for _ in range(counts[k])]
+    return [k for k in kinds for _ in range(counts[k])]
 
 
 def _loan_groups(kinds: list[str], rng: random.Random) -> list[list[str]]:
     groups: list[list[str]] = []
-    for kind in KINDS:
+    for kind in dict.fromkeys(kinds):
         left = kinds.count(kind)
         while left:
             size = min(left, rng.randint(1, 5))
@@ -239,7 +244,7 @@ def _script_incidents(assets: Sequence[dict[str, Any]],
     used: set[str] = set()
     out: list[dict[str, Any]] = []
     for _ in range(per_kind):
-        for kind in INCIDENT_KINDS:
+        for kind in DEMO_INCIDENT_KINDS:
             asset = _pick(assets, _INCIDENT_KINDS_PREFERRED[kind], used, rng)
             if asset is None:
                 return out

@@ -18,11 +18,13 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from devices.incidents import Incident, IncidentKind
+from devices.incidents import Incident
 from devices.link import LinkSettings, MqttLink, PublishError
 from devices.malformed import malformed_messages
+from devices.record import Recorder
 from devices.simulator import Simulator
 from devices.wire import status_topic
 
@@ -87,26 +89,35 @@ def run_simulation(
     inject_malformed: bool = False,
     progress: Callable[[PublishStats], None] | None = None,
     options: PublishOptions = PublishOptions(),
+    record_dir: str | Path | None = None,
 ) -> PublishStats:
     """Publish the fleet's telemetry until ``duration_s`` of wall time or ``stop_event``.
 
     Without ``start_ms`` the run is placed to end at "now": it starts
     ``duration_s * speed`` ago, or 24 h ago when there is no duration (real
     time from now when ``speed`` is 1). Returns once the broker acknowledged
-    everything or ``options.ack_timeout_s`` passed.
+    everything or ``options.ack_timeout_s`` passed. A fleet with
+    ``simulation.start_ms`` (a labelled fleet) starts there by default. With
+    ``record_dir`` every message, the labels and the fleet are written there
+    (``devices.record``).
     """
     if speed <= 0:
         raise ValueError("speed must be positive")
+    if start_ms is None:
+        start_ms = (fleet.get("simulation") or {}).get("start_ms")
     start_ms = _start_ms(start_ms, duration_s, speed)
     sim = Simulator(fleet, seed, start_ms)
     stats = PublishStats(incidents=sim.incidents, sim_start_ms=start_ms, sim_end_ms=start_ms)
-    run = _Run(sim, stats, options, progress)
+    recorder = None if record_dir is None else Recorder(record_dir, fleet)
+    run = _Run(sim, stats, options, progress, recorder)
     run.connect(LinkSettings(host, port, mqtt_username, mqtt_password, options.mqtt_protocol,
                              options.max_inflight), client_id_prefix)
     try:
         run.play(speed, duration_s, stop_event or threading.Event(), inject_malformed)
     finally:
         run.close()
+        if recorder is not None:
+            recorder.close(sim.labels(stats.sim_end_ms))
     log.info("simulation done: %d published, %d acknowledged, %d malformed, device time %s..%s",
              stats.published, stats.acked, stats.malformed_injected, _iso(stats.sim_start_ms),
              _iso(stats.sim_end_ms))
@@ -130,14 +141,15 @@ class _Run:
     """One run's moving parts: the simulator, the connections and the counters."""
 
     def __init__(self, sim: Simulator, stats: PublishStats, options: PublishOptions,
-                 progress: Callable[[PublishStats], None] | None) -> None:
+                 progress: Callable[[PublishStats], None] | None,
+                 recorder: Recorder | None = None) -> None:
         self.sim, self.stats, self.options, self.progress = sim, stats, options, progress
+        self.recorder = recorder
         self.links: list[MqttLink] = []
         self.control: MqttLink | None = None
         self.route: dict[str, MqttLink] = {}
         self.kinds = sim.kind_by_topic
-        self.darks = sorted((i for i in sim.incidents if i.kind is IncidentKind.DARK),
-                            key=lambda i: i.start_ms)
+        self.darks = sim.silences
 
     def connect(self, settings: LinkSettings, prefix: str) -> None:
         n = max(1, self.options.connections)
@@ -187,6 +199,8 @@ class _Run:
         by_kind = self.stats.by_kind
         for topic, payload in batch:
             self.route[topic].publish(topic, payload)
+            if self.recorder is not None:
+                self.recorder.message(topic, payload)
             kind = self.kinds[topic]
             by_kind[kind] = by_kind.get(kind, 0) + 1
         self.stats.published += len(batch)
@@ -199,14 +213,16 @@ class _Run:
 
     def _announce_dark(self) -> None:
         # What the broker would do with a real tracker's last will once it went quiet.
-        while self.darks and self.darks[0].start_ms <= self.sim.now_ms:
-            self._presence([self.darks.pop(0).device_id], b"offline")
+        while self.darks and self.darks[0][0] <= self.sim.now_ms:
+            self._presence([self.darks.pop(0)[1]], b"offline")
 
     def _presence(self, device_ids: list[str], state: bytes) -> None:
         if not self.options.presence or self.control is None:
             return
         for device_id in device_ids:
             self.control.publish(status_topic(device_id), state, retain=True)
+            if self.recorder is not None:
+                self.recorder.message(status_topic(device_id), state, retain=True)
         self.stats.status_published += len(device_ids)
 
     def _inject_malformed(self) -> None:
@@ -215,6 +231,8 @@ class _Run:
         bad = malformed_messages(self.sim.seed, self.sim.device_ids, now_ms)
         for topic, payload, reason in bad:
             self.control.publish(topic, payload)
+            if self.recorder is not None:
+                self.recorder.message(topic, payload)
             log.info("injected malformed message on %s (expect %s, %d bytes)", topic, reason,
                      len(payload))
         self.stats.malformed_injected = len(bad)

@@ -11,10 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from devices.scenarios import SCENARIOS
+
 __all__ = [
     "FORMAT_VERSION",
     "KINDS",
     "INCIDENT_KINDS",
+    "DEMO_INCIDENT_KINDS",
     "DEFAULT_CADENCE_S",
     "KindSpec",
     "KIND_SPECS",
@@ -54,7 +57,9 @@ KIND_SPECS: Mapping[str, KindSpec] = {
     "plant": KindSpec("plt", 0.20, 300, 14 * 3600, 600, (150, 300), (800_000, 6_000_000)),
 }
 KINDS: tuple[str, ...] = tuple(KIND_SPECS)
-INCIDENT_KINDS: tuple[str, ...] = ("relocation", "idle", "dark", "tamper")
+DEMO_INCIDENT_KINDS: tuple[str, ...] = ("relocation", "idle", "dark", "tamper")
+#: The demo's four kinds, then every scenario of the incident library (``devices.scenarios``).
+INCIDENT_KINDS: tuple[str, ...] = (*DEMO_INCIDENT_KINDS, *SCENARIOS)
 
 
 class FleetError(ValueError):
@@ -183,6 +188,9 @@ def _check_incidents(simulation: Any, devices: Mapping[str, str]) -> None:
         return
     if not isinstance(simulation, dict):
         raise FleetError("simulation must be a mapping")
+    start = simulation.get("start_ms")
+    if start is not None and not (isinstance(start, int) and not isinstance(start, bool)):
+        raise FleetError("simulation.start_ms must be epoch milliseconds (an integer)")
     with_device = set(devices.values())
     for where, incident in _entries(simulation, "incidents"):
         where = f"simulation.{where}"
@@ -194,6 +202,9 @@ def _check_incidents(simulation: Any, devices: Mapping[str, str]) -> None:
                              "or has no device")
         if not (_is_number(incident.get("start_s")) and incident["start_s"] >= 0):
             raise FleetError(f"{where}: start_s must be a non-negative number")
+        duration = incident.get("duration_s")
+        if duration is not None and not (_is_number(duration) and duration > 0):
+            raise FleetError(f"{where}: duration_s must be a positive number")
         _check_params(where, incident.get("params", {}))
 
 

@@ -18,23 +18,28 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from devices.geo import to_latlon
 from devices.incidents import Incident, IncidentOverlay, scripted_incidents
 from devices.kinds import Behaviour, Draws, DrawStream, behaviour_for
-from devices.kinds.base import key_of, rng_for
+from devices.kinds.base import HOUR_MS, key_of, rng_for
+from devices.scenarios import Label
 from devices.schema import DEFAULT_CADENCE_S, fleet_devices, validate_fleet
 from devices.tracker import Tracker
 from devices.wire import encode_message, telemetry_topic
 
-__all__ = ["Simulator"]
+__all__ = ["Simulator", "MAX_BATCH"]
 
 log = logging.getLogger(__name__)
 
 _SALT = 0x51A1
 _MAX_JITTER_MS = 3000
+#: Readings per store-and-forward message (the wire contract allows 2,000).
+MAX_BATCH = 500
 
 
 @dataclass(slots=True)
@@ -50,22 +55,27 @@ class _Device:
     first_ms: int  # the slot of seq 1, before jitter
     jitter_ms: int
     seq: int = 0
+    slots: int = 0
     due_ms: int = 0
     pending: Draws | None = None
+    until_ms: int | None = None  # a clone's second source stops here
+    held: list[dict[str, Any]] = field(default_factory=list)  # store-and-forward buffer
 
     def schedule_next(self) -> bool:
         """Draw the next reading's slot; False once the device has gone dark."""
         self.pending = self.draws.next()
-        slot = self.first_ms + self.seq * self.cadence_ms
+        slot = self.first_ms + self.slots * self.cadence_ms
+        self.slots += 1
         self.due_ms = slot + round(self.pending.uniform(-self.jitter_ms, self.jitter_ms))
-        silent = self.overlay.silent_from_ms
-        return silent is None or self.due_ms < silent
+        ends = [t for t in (self.overlay.silent_from_ms, self.until_ms) if t is not None]
+        return not ends or self.due_ms < min(ends)
 
 
 class Simulator:
     def __init__(self, fleet: dict[str, Any], seed: int, start_ms: int) -> None:
         validate_fleet(fleet)
         self.seed, self.start_ms = seed, start_ms
+        self._assets = {a["id"]: a for a in fleet["assets"]}
         self._now_ms = start_ms
         self._incidents = scripted_incidents(fleet, start_ms)
         by_device: dict[str, list[Incident]] = {}
@@ -73,6 +83,8 @@ class Simulator:
             by_device.setdefault(incident.device_id, []).append(incident)
         self._devices = [self._device(device_id, asset, by_device.get(device_id, []))
                          for device_id, asset in fleet_devices(fleet)]
+        self._devices += [self._clone(device, incident) for device in list(self._devices)
+                          for incident, _ in device.overlay.clones]
         self._queue: list[tuple[int, int]] = []
         for i, device in enumerate(self._devices):
             if device.schedule_next():
@@ -97,11 +109,30 @@ class Simulator:
 
     @property
     def device_ids(self) -> list[str]:
-        return [d.device_id for d in self._devices]
+        return list(dict.fromkeys(d.device_id for d in self._devices))
+
+    @property
+    def silences(self) -> list[tuple[int, str]]:
+        """(device time it goes quiet, device id) for every tracker that goes dark."""
+        return sorted((d.overlay.silent_from_ms, d.device_id) for d in self._devices
+                      if d.overlay.silent_from_ms is not None)
+
+    def labels(self, end_ms: int | None = None) -> list[Label]:
+        """Ground truth of every scenario played by ``end_ms`` (default: device time reached)."""
+        end = self._now_ms if end_ms is None else end_ms
+        out = [label for d in self._devices if d.until_ms is None
+               for label in d.overlay.labels(end)]
+        return sorted(out, key=lambda x: (x.start_ms, x.device_id, x.scenario))
 
     def advance(self, until_ms: int, max_messages: int | None = None) -> list[tuple[str, bytes]]:
         """Messages due up to ``until_ms`` (inclusive), oldest first, at most ``max_messages``."""
-        out: list[tuple[str, bytes]] = []
+        return [(topic, payload) for topic, payload, _ in self.advance_timed(until_ms,
+                                                                              max_messages)]
+
+    def advance_timed(self, until_ms: int,
+                      max_messages: int | None = None) -> list[tuple[str, bytes, int]]:
+        """Like ``advance``, with the device time each message was sent."""
+        out: list[tuple[str, bytes, int]] = []
         queue = self._queue
         while queue and queue[0][0] <= until_ms:
             if max_messages is not None and len(out) >= max_messages:
@@ -109,20 +140,50 @@ class Simulator:
                 return out
             due_ms, i = heapq.heappop(queue)
             device = self._devices[i]
-            out.append((device.topic, self._reading(device, due_ms)))
+            out.extend((device.topic, payload, due_ms) for payload in self._reading(device, due_ms))
             if device.schedule_next():
                 heapq.heappush(queue, (device.due_ms, i))
         self._now_ms = max(self._now_ms, until_ms)
         return out
 
-    def _reading(self, device: _Device, t_ms: int) -> bytes:
+    def messages(self, until_ms: int, step_ms: int = HOUR_MS) -> Iterator[tuple[str, bytes, int]]:
+        """Every message up to ``until_ms`` as (topic, payload, device time), in steps."""
+        while self._now_ms < until_ms:
+            yield from self.advance_timed(min(self._now_ms + step_ms, until_ms))
+
+    def _reading(self, device: _Device, t_ms: int) -> list[bytes]:
         assert device.pending is not None
         draws = device.pending
         activity = device.overlay.activity(t_ms, device.behaviour.activity_at(t_ms, draws))
         fields = device.tracker.fields(t_ms, activity, draws)
         device.overlay.fields(t_ms, fields)
         device.seq += 1
-        return encode_message(device.device_id, [{"seq": device.seq, "ts_ms": t_ms, **fields}])
+        reading = {"seq": device.seq, "ts_ms": t_ms, **fields}
+        if device.overlay.held(t_ms):
+            device.held.append(reading)
+            return []
+        if not device.held:
+            return [encode_message(device.device_id, [reading])]
+        batch, device.held = [*device.held, reading], []
+        return [encode_message(device.device_id, batch[i:i + MAX_BATCH])
+                for i in range(0, len(batch), MAX_BATCH)]
+
+    def _clone(self, device: _Device, incident: Incident) -> _Device:
+        """The second source of a cloned device: the same kind of asset elsewhere, its own seq."""
+        asset = dict(self._assets[incident.asset_id])
+        site = dict(asset["site"])
+        km, bearing = float(incident.params.get("offset_km", 80.0)), math.radians(
+            float(incident.params.get("bearing_deg", 200.0)))
+        lat, lon = to_latlon(site["lat"], site["lon"], km * 1000 * math.sin(bearing),
+                             km * 1000 * math.cos(bearing))
+        site.pop("polygon", None)
+        site.update(lat=lat, lon=lon, radius_m=site.get("radius_m") or 500.0)
+        asset.update(id=f"{incident.asset_id}~clone", site=site)
+        clone = self._device(f"{device.device_id}~clone", asset, [])
+        clone.device_id, clone.topic = device.device_id, device.topic
+        clone.first_ms, clone.until_ms = incident.start_ms, incident.end_ms
+        clone.seq = int(incident.params.get("seq0", 1))
+        return clone
 
     def _device(self, device_id: str, asset: dict[str, Any],
                 incidents: list[Incident]) -> _Device:

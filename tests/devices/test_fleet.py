@@ -15,7 +15,7 @@ import pytest
 from devices.fleet import FleetError, dump_fleet, generate_fleet, load_fleet, validate_fleet
 from devices.geo import haversine_m
 from devices.kinds.base import site_reach_m
-from devices.schema import INCIDENT_KINDS, KIND_SPECS
+from devices.schema import DEMO_INCIDENT_KINDS, KIND_SPECS
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_registry_importer_accepts_generated_fleets(fleet: dict[str, Any]) -> No
 def test_every_incident_kind_is_scripted_on_a_suitable_asset(fleet: dict[str, Any]) -> None:
     kinds = {a["id"]: a["kind"] for a in fleet["assets"]}
     incidents = fleet["simulation"]["incidents"]
-    assert Counter(i["kind"] for i in incidents) == {k: 1 for k in INCIDENT_KINDS}
+    assert Counter(i["kind"] for i in incidents) == {k: 1 for k in DEMO_INCIDENT_KINDS}
     assert len({i["asset_id"] for i in incidents}) == len(incidents)
     for incident in incidents:
         assert 1800 <= incident["start_s"] <= 2400
@@ -95,7 +95,7 @@ def test_every_incident_kind_is_scripted_on_a_suitable_asset(fleet: dict[str, An
 
 def test_bigger_fleets_get_more_incidents() -> None:
     incidents = generate_fleet(300, seed=1)["simulation"]["incidents"]
-    assert Counter(i["kind"] for i in incidents) == {k: 2 for k in INCIDENT_KINDS}
+    assert Counter(i["kind"] for i in incidents) == {k: 2 for k in DEMO_INCIDENT_KINDS}
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
