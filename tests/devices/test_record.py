@@ -18,7 +18,7 @@ from collateral.cli import main
 from devices.fleet import load_fleet
 from devices.library import labelled_fleet
 from devices.publisher import run_simulation
-from devices.record import RecordError, Recorder, record_offline
+from devices.record import Recorder, RecordError, record_offline
 from devices.simulator import Simulator
 from registry.fleet_io import parse_fleet
 
