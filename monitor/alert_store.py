@@ -42,6 +42,8 @@ class AlertStore:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self.open: dict[Key, Alert] = {}
+        #: Alerts resolved lately: a condition back within the flap window reopens them.
+        self.recent: dict[Key, Alert] = {}
         self._ids: dict[Key, int] = {}
         self.opened_by_kind: dict[str, int] = {}
         self.events_enqueued = 0
@@ -54,6 +56,17 @@ class AlertStore:
                 self.open[key] = _alert_from_row(row)
                 self._ids[key] = row.id
         log.info("monitor: %d open alerts loaded", len(self.open))
+
+    def current(self, key: Key) -> Alert | None:
+        """The open alert for ``key``, else the one resolved lately (it may reopen)."""
+        return self.open.get(key) or self.recent.get(key)
+
+    def forget_resolved_before(self, at_ms: int) -> None:
+        """Let go of resolved alerts too old to reopen."""
+        for key in [k for k, a in self.recent.items() if (a.resolved_at_ms or 0) < at_ms]:
+            del self.recent[key]
+            if key not in self.open:
+                self._ids.pop(key, None)
 
     def commit(self, changes: Sequence[AlertChange], pledges: Mapping[str, Pledge]) -> None:
         if not changes:
@@ -73,6 +86,9 @@ class AlertStore:
         alert = change.alert
         key = (alert.asset_id, alert.kind)
         row_id = self._ids.get(key)
+        before = self.recent.get(key)
+        if key not in self.open and (before is None or before.opened_at_ms != alert.opened_at_ms):
+            row_id = None  # a new alert, not the reopening of a recent one
         row = session.get(AlertRow, row_id) if row_id is not None else None
         if row is None:
             row = AlertRow(asset_id=alert.asset_id, kind=alert.kind.value)
@@ -81,11 +97,13 @@ class AlertStore:
             self.opened_by_kind[kind] = self.opened_by_kind.get(kind, 0) + 1
         _fill_row(row, alert)
         session.flush()
+        self._ids[key] = row.id
         if alert.status == AlertStatus.OPEN:
-            self.open[key], self._ids[key] = alert, row.id
+            self.open[key] = alert
+            self.recent.pop(key, None)
         else:
             self.open.pop(key, None)
-            self._ids.pop(key, None)
+            self.recent[key] = alert
         pledge = pledges.get(alert.asset_id)
         if pledge is None:
             return

@@ -14,8 +14,19 @@ and the events the change causes; only the caller stores anything.
   (``alert.resolved``). With a hold-down of 0 the clear finding resolves it.
 - All times are device time; an alert's timestamps never go backwards, and
   ``resolved_at_ms`` is when the hold-down ran out, whenever it was noticed.
+- Flapping: an active finding within ``flap_window_ms`` of the resolution
+  reopens the same alert (``alert.reopened``) instead of a new one; from
+  ``flap_threshold`` reopenings on it is flapping: reopenings are silent and
+  its hold-down is ``flap_hold_factor`` times longer, so it stays open.
+- Reminders: ``apply_tick`` re-sends an open alert nobody acknowledged
+  (``alert.reminder``) every ``reminder_interval_ms``.
+- People act through ``monitor.alert_actions`` (acknowledge, resolve,
+  snooze), each recording who and a note, each an event.
+- Maintenance: an alert opened inside one of the asset's maintenance
+  windows is muted (no events); if it is still open when the window ends,
+  ``apply_tick`` sends ``alert.opened`` then.
 
->>> from monitor.model import AlertKind, Finding
+>>> from monitor.model import AlertKind, Finding, Window, in_windows
 >>> policy = AlertPolicy(resolve_hold_down_ms=60_000)
 >>> alert, events = apply_finding(None, Finding("a1", AlertKind.TAMPER, True, 0, "case"), policy)
 >>> alert, events = apply_finding(alert, Finding("a1", AlertKind.TAMPER, False, 10, "ok"), policy)
@@ -33,7 +44,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from monitor.model import AlertKind, Finding
+from monitor.model import AlertKind, Finding, Window, in_windows
 
 __all__ = [
     "AlertStatus",
@@ -65,6 +76,13 @@ class Alert:
     details: Mapping[str, Any] = field(default_factory=dict)
     clear_since_ms: int | None = None  # set while a resolve is pending (hold-down)
     last_notified_ms: int | None = None  # last event sent; None: never since a restore
+    reopened: int = 0  # reopenings within the flap window of a resolution
+    acked_by: str | None = None
+    acked_at_ms: int | None = None
+    resolved_by: str | None = None  # a person; None when the condition cleared
+    note: str = ""  # the last person's note
+    snoozed_until_ms: int | None = None
+    muted: bool = False  # opened in a maintenance window; nobody told yet
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +96,13 @@ class Alert:
             "details": dict(self.details),
             "clear_since_ms": self.clear_since_ms,
             "last_notified_ms": self.last_notified_ms,
+            "reopened": self.reopened,
+            "acked_by": self.acked_by,
+            "acked_at_ms": self.acked_at_ms,
+            "resolved_by": self.resolved_by,
+            "note": self.note,
+            "snoozed_until_ms": self.snoozed_until_ms,
+            "muted": self.muted,
         }
 
     @classmethod
@@ -93,13 +118,28 @@ class Alert:
             details=dict(data.get("details") or {}),
             clear_since_ms=_int_or_none(data.get("clear_since_ms")),
             last_notified_ms=_int_or_none(data.get("last_notified_ms")),
+            reopened=int(data.get("reopened", 0)),
+            acked_by=data.get("acked_by"),
+            acked_at_ms=_int_or_none(data.get("acked_at_ms")),
+            resolved_by=data.get("resolved_by"),
+            note=str(data.get("note", "")),
+            snoozed_until_ms=_int_or_none(data.get("snoozed_until_ms")),
+            muted=bool(data.get("muted", False)),
         )
+
+    def quiet_at(self, now_ms: int) -> bool:
+        """Whether updates and reminders are held back at ``now_ms`` (muted or snoozed)."""
+        return self.muted or (self.snoozed_until_ms is not None and now_ms < self.snoozed_until_ms)
 
 
 class AlertEventType(StrEnum):
     OPENED = "alert.opened"
     UPDATED = "alert.updated"
     RESOLVED = "alert.resolved"
+    REOPENED = "alert.reopened"
+    REMINDER = "alert.reminder"
+    ACKNOWLEDGED = "alert.acknowledged"
+    SNOOZED = "alert.snoozed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,34 +154,57 @@ class AlertEvent:
 class AlertPolicy:
     resolve_hold_down_ms: int = 15 * 60_000
     update_notify_interval_ms: int = 60 * 60_000
+    reminder_interval_ms: int = 4 * 3_600_000
+    flap_window_ms: int = 60 * 60_000
+    flap_threshold: int = 3
+    flap_hold_factor: int = 4
+
+    def hold_down_ms(self, alert: Alert) -> int:
+        flapping = alert.reopened >= self.flap_threshold
+        return self.resolve_hold_down_ms * (self.flap_hold_factor if flapping else 1)
 
 
 def apply_finding(
-    current: Alert | None, finding: Finding, policy: AlertPolicy
+    current: Alert | None, finding: Finding, policy: AlertPolicy,
+    maintenance: tuple[Window, ...] = (),
 ) -> tuple[Alert | None, list[AlertEvent]]:
-    """The alert after ``finding``, and the events that change causes."""
+    """The alert after ``finding``, and the events that change causes.
+
+    ``maintenance`` is the asset's maintenance windows (device time).
+    """
     if current is None or current.status is AlertStatus.RESOLVED:
         if not finding.active:
             return current, []
-        return _open(finding)
+        if current is not None and _within_flap_window(current, finding.at_ms, policy):
+            return _reopen(current, finding, policy)
+        return _open(finding, in_windows(maintenance, finding.at_ms))
     if finding.active:
         return _continue(current, finding, policy)
     return _clear(current, finding, policy)
 
 
 def apply_tick(
-    current: Alert | None, now_ms: int, policy: AlertPolicy
+    current: Alert | None, now_ms: int, policy: AlertPolicy,
+    maintenance: tuple[Window, ...] = (),
 ) -> tuple[Alert | None, list[AlertEvent]]:
-    """Resolve ``current`` if its hold-down has run out by ``now_ms``."""
-    if current is None:
-        return None, []
-    why = resolve_reason(current, now_ms, policy)
-    if why is None or current.clear_since_ms is None:
+    """Resolve ``current`` if its hold-down has run out by ``now_ms``; unmute; remind."""
+    if current is None or current.status is AlertStatus.RESOLVED:
         return current, []
-    at = max(current.updated_at_ms, current.clear_since_ms + policy.resolve_hold_down_ms)
-    alert = replace(current, status=AlertStatus.RESOLVED, resolved_at_ms=at, updated_at_ms=at,
-                    last_notified_ms=at)
-    return alert, [AlertEvent(AlertEventType.RESOLVED, alert, at, why)]
+    why = resolve_reason(current, now_ms, policy)
+    if why is not None and current.clear_since_ms is not None:
+        at = max(current.updated_at_ms, current.clear_since_ms + policy.hold_down_ms(current))
+        alert = replace(current, status=AlertStatus.RESOLVED, resolved_at_ms=at,
+                        updated_at_ms=at, last_notified_ms=at)
+        # Nobody was told of a muted alert, so nobody is told it is over.
+        return alert, [] if current.muted else [AlertEvent(AlertEventType.RESOLVED, alert, at,
+                                                           why)]
+    if current.muted:
+        if in_windows(maintenance, now_ms):
+            return current, []
+        alert = replace(current, muted=False, last_notified_ms=now_ms)
+        return alert, [AlertEvent(AlertEventType.OPENED, alert, now_ms,
+                                  "still open after the maintenance window")]
+    return _remind(current, now_ms, policy)
 
 
 def resolve_reason(alert: Alert, now_ms: int, policy: AlertPolicy) -> str | None:
@@ -149,10 +212,11 @@ def resolve_reason(alert: Alert, now_ms: int, policy: AlertPolicy) -> str | None
     if alert.status is not AlertStatus.OPEN or alert.clear_since_ms is None:
         return None
     clear_ms = now_ms - alert.clear_since_ms
-    if clear_ms < policy.resolve_hold_down_ms:
+    hold_ms = policy.hold_down_ms(alert)
+    if clear_ms < hold_ms:
         return None
-    hold_s = policy.resolve_hold_down_ms / 1000
-    return f"clear for {clear_ms / 1000:.0f} s (hold-down {hold_s:.0f} s)"
+    flapping = " while flapping" if hold_ms != policy.resolve_hold_down_ms else ""
+    return f"clear for {clear_ms / 1000:.0f} s (hold-down {hold_ms / 1000:.0f} s{flapping})"
 
 
 def notify_reason(alert: Alert, finding: Finding, policy: AlertPolicy) -> str | None:
@@ -165,17 +229,51 @@ def notify_reason(alert: Alert, finding: Finding, policy: AlertPolicy) -> str | 
     return None
 
 
-def _open(finding: Finding) -> tuple[Alert, list[AlertEvent]]:
+def _open(finding: Finding, muted: bool) -> tuple[Alert, list[AlertEvent]]:
     at = finding.at_ms
     alert = Alert(asset_id=finding.asset_id, kind=finding.kind, status=AlertStatus.OPEN,
                   opened_at_ms=at, updated_at_ms=at, reason=finding.reason,
-                  details=finding.details, last_notified_ms=at)
+                  details=finding.details, last_notified_ms=at, muted=muted)
+    if muted:
+        return alert, []
     return alert, [AlertEvent(AlertEventType.OPENED, alert, at, "condition started")]
+
+
+def _within_flap_window(alert: Alert, at_ms: int, policy: AlertPolicy) -> bool:
+    return (alert.resolved_by is None and alert.resolved_at_ms is not None
+            and at_ms - alert.resolved_at_ms < policy.flap_window_ms)
+
+
+def _reopen(current: Alert, finding: Finding,
+            policy: AlertPolicy) -> tuple[Alert, list[AlertEvent]]:
+    at = max(current.updated_at_ms, finding.at_ms)
+    count = current.reopened + 1
+    alert = replace(current, status=AlertStatus.OPEN, resolved_at_ms=None, updated_at_ms=at,
+                    reason=finding.reason, details=finding.details, clear_since_ms=None,
+                    reopened=count, last_notified_ms=at)
+    if current.muted or count > policy.flap_threshold:
+        return alert, []  # flapping: told once, at the threshold
+    why = (f"flapping: reopened {count} times within the flap window"
+           if count == policy.flap_threshold else "condition back soon after resolving")
+    return alert, [AlertEvent(AlertEventType.REOPENED, alert, at, why)]
+
+
+def _remind(current: Alert, now_ms: int, policy: AlertPolicy) -> tuple[Alert, list[AlertEvent]]:
+    if current.acked_by is not None or current.quiet_at(now_ms):
+        return current, []
+    last = current.last_notified_ms if current.last_notified_ms is not None else \
+        current.opened_at_ms
+    if now_ms - last < policy.reminder_interval_ms:
+        return current, []
+    alert = replace(current, last_notified_ms=now_ms)
+    hours = (now_ms - current.opened_at_ms) / 3_600_000
+    return alert, [AlertEvent(AlertEventType.REMINDER, alert, now_ms,
+                              f"open {hours:.1f} h and not acknowledged")]
 
 
 def _continue(current: Alert, finding: Finding,
               policy: AlertPolicy) -> tuple[Alert, list[AlertEvent]]:
-    why = notify_reason(current, finding, policy)
+    why = None if current.quiet_at(finding.at_ms) else notify_reason(current, finding, policy)
     at = max(current.updated_at_ms, finding.at_ms)
     alert = replace(current, updated_at_ms=at, reason=finding.reason, details=finding.details,
                     clear_since_ms=None,
@@ -190,6 +288,8 @@ def _clear(current: Alert, finding: Finding,
     if current.clear_since_ms is None:
         current = replace(current, clear_since_ms=finding.at_ms,
                           updated_at_ms=max(current.updated_at_ms, finding.at_ms))
+    if resolve_reason(current, finding.at_ms, policy) is None:
+        return current, []
     alert, events = apply_tick(current, finding.at_ms, policy)
     assert alert is not None
     return alert, events

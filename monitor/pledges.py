@@ -1,19 +1,30 @@
-"""Reading pledge context (asset, loan, lender, site) out of the registry."""
+"""Reading pledge context (asset, loan, lender, site, planned windows) out of the registry.
+
+``pledge_of`` builds a ``Pledge`` from a registry row or a fleet file's
+asset alike (both carry the same fields), so the live monitor and the
+offline ``backtest`` judge an asset against the same terms:
+
+- the fence is the asset's operating area when it has one (a ship may sail
+  within it; leaving it is the alarm), else its pledged site;
+- planned downtime and approved moves become device-time windows.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from monitor.model import Pledge, Site
+from monitor.model import Pledge, Site, Window
 from registry import Registry
 from registry.models import Asset, Loan
 
-__all__ = ["load_pledges", "site_from_json"]
+__all__ = ["load_pledges", "site_from_json", "pledge_of", "windows_from_json"]
 
 
-def site_from_json(site: dict[str, Any]) -> Site:
+def site_from_json(site: Mapping[str, Any]) -> Site:
     polygon = site.get("polygon")
     return Site(
         lat=float(site["lat"]),
@@ -23,19 +34,38 @@ def site_from_json(site: dict[str, Any]) -> Site:
     )
 
 
+def windows_from_json(rows: Iterable[Mapping[str, Any]] | None) -> tuple[Window, ...]:
+    """``[{start, end, reason}]`` (ISO text or datetimes) as sorted (start_ms, end_ms) pairs."""
+    return tuple(sorted((_ms(row["start"]), _ms(row["end"])) for row in rows or ()))
+
+
+def _ms(value: Any) -> int:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(
+        str(value).replace("Z", "+00:00"))
+    return int(moment.timestamp() * 1000)
+
+
+def _dump(value: Any) -> Any:
+    return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+
+
+def pledge_of(asset: Any, lender_id: str) -> Pledge:
+    """The pledge of a registry ``Asset`` row or a fleet file's ``AssetIn``."""
+    site = site_from_json(_dump(asset.site))
+    area = _dump(getattr(asset, "operating_area", None))
+    if area and area.get("coordinates"):
+        ring = tuple((float(p[0]), float(p[1])) for p in area["coordinates"][0])
+        site = Site(site.lat, site.lon, polygon=ring)
+    return Pledge(
+        asset_id=asset.id, loan_id=asset.loan_id, lender_id=lender_id, asset_kind=str(asset.kind),
+        site=site, cadence_s=asset.cadence_s, idle_after_s=asset.idle_after_s,
+        geofence_dwell_s=asset.geofence_dwell_s,
+        planned_downtime=windows_from_json(_dump(w) for w in asset.planned_downtime or ()),
+        approved_moves=windows_from_json(_dump(w) for w in asset.approved_moves or ()),
+    )
+
+
 def load_pledges(registry: Registry) -> dict[str, Pledge]:
     with registry.session() as session:
         rows = session.execute(select(Asset, Loan.lender_id).join(Loan)).all()
-        return {
-            asset.id: Pledge(
-                asset_id=asset.id,
-                loan_id=asset.loan_id,
-                lender_id=lender_id,
-                asset_kind=asset.kind,
-                site=site_from_json(asset.site),
-                cadence_s=asset.cadence_s,
-                idle_after_s=asset.idle_after_s,
-                geofence_dwell_s=asset.geofence_dwell_s,
-            )
-            for asset, lender_id in rows
-        }
+        return {asset.id: pledge_of(asset, lender_id) for asset, lender_id in rows}

@@ -22,10 +22,10 @@ from ingest.dedup import Deduplicator
 from ingest.handoff import decode_handoff, handoff_topic
 from ingest.mqtt import MqttEndpoint, connect_consumer, stop_worker
 from monitor.alert_store import AlertChange, AlertStore
-from monitor.alerts import AlertPolicy, apply_finding, apply_tick
+from monitor.alerts import AlertPolicy, AlertStatus, apply_finding, apply_tick
 from monitor.clock import FleetClock
 from monitor.engine import DetectionEngine, default_detectors
-from monitor.model import Finding, Pledge
+from monitor.model import Finding, Pledge, Window
 from monitor.pledges import load_pledges
 from registry import Registry
 from registry.models import Checkpoint
@@ -162,11 +162,19 @@ class MonitorService:
             return
         findings = self.engine.tick(now_ms, self._pledges)
         changes = self._apply(findings)
-        for alert in list(self.alerts.open.values()):
-            new, events = apply_tick(alert, now_ms, self.policy)
-            if events and new is not None:
+        for key, alert in list(self.alerts.open.items()):
+            new, events = apply_tick(alert, now_ms, self.policy, self._maintenance(key[0]))
+            if new is None or new == alert:
+                continue
+            self.alerts.open[key] = new  # e.g. a reminder's time, even if not written
+            if events or new.status is not alert.status:
                 changes.append(AlertChange(new, events))
         self.alerts.commit(changes, self._pledges)
+        self.alerts.forget_resolved_before(now_ms - self.policy.flap_window_ms)
+
+    def _maintenance(self, asset_id: str) -> tuple[Window, ...]:
+        pledge = self._pledges.get(asset_id)
+        return () if pledge is None else pledge.planned_downtime + pledge.approved_moves
 
     def _commit(self, findings: list[Finding]) -> None:
         self.alerts.commit(self._apply(findings), self._pledges)
@@ -175,14 +183,17 @@ class MonitorService:
         changes: list[AlertChange] = []
         for finding in findings:
             key = (finding.asset_id, finding.kind)
-            current = self.alerts.open.get(key)
-            new, events = apply_finding(current, finding, self.policy)
+            current = self.alerts.current(key)
+            new, events = apply_finding(current, finding, self.policy,
+                                        self._maintenance(finding.asset_id))
             if new is None:
                 continue
             # Keep the in-memory view current within one batch; only changes that
             # emit an event are written, so a long-lasting condition is not a write per reading.
-            self.alerts.open[key] = new
-            if events:
+            if new.status is AlertStatus.OPEN:
+                self.alerts.open[key] = new
+            # A muted alert opens or resolves without events, and is written all the same.
+            if events or current is None or new.status is not current.status:
                 changes.append(AlertChange(new, events))
         return changes
 

@@ -7,6 +7,8 @@ itself. Fixes between the two (on the boundary, give or take GPS noise)
 break either run, so boundary jitter cannot flap. The alarm needs
 ``min_fixes`` outside fixes spanning ``pledge.geofence_dwell_s``; it clears
 after ``min_fixes`` inside fixes spanning ``clear_ratio`` of the dwell.
+Fixes inside one of the pledge's approved moves (a maintenance trip, a
+scheduled port call) never start an exit.
 
 >>> det = GeofenceExitDetector()
 >>> pledge = Pledge("a1", "l1", "b1", "truck", Site(48.0, 11.0, radius_m=200))
@@ -27,7 +29,7 @@ from typing import Any
 from ingest.wire import Reading
 from monitor.detectors.base import NO_FINDINGS, StateRecord
 from monitor.detectors.fences import INSIDE, OUTSIDE, Fence, build_fence, haversine_m
-from monitor.model import AlertKind, Finding, Pledge, Site
+from monitor.model import AlertKind, Finding, Pledge, Site, in_windows
 
 __all__ = ["GeofenceExitDetector", "GeofenceState"]
 
@@ -103,10 +105,10 @@ class GeofenceExitDetector:
 
     def _watch_exit(self, state: GeofenceState, where: int, reading: Reading, pledge: Pledge,
                     site: Site) -> Sequence[Finding]:
-        if where != OUTSIDE:
-            state.outside_since_ms, state.outside_fixes = None, 0
-            return NO_FINDINGS
         ts = reading.ts_ms
+        if where != OUTSIDE or in_windows(pledge.approved_moves, ts):
+            state.outside_since_ms, state.outside_fixes = None, 0  # home, or an approved move
+            return NO_FINDINGS
         if state.outside_since_ms is None:
             state.outside_since_ms = ts
         state.outside_fixes += 1

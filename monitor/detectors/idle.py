@@ -11,7 +11,8 @@ Idle is judged from readings only: the span from the first inactive reading
 of a run to the latest one. A tick adds nothing, because a silent tracker is
 ``tracker_dark``'s finding, not evidence that the machine stands still; the
 cost is that idleness is raised at the first reading past the threshold
-(at most one cadence late).
+(at most one cadence late). Readings inside the pledge's planned downtime
+count as neither: the run starts again after it.
 
 >>> det = IdleDetector()
 >>> pledge = Pledge("a1", "l1", "b1", "excavator", None, idle_after_s=3600)
@@ -31,7 +32,7 @@ from typing import Any
 
 from ingest.wire import Reading
 from monitor.detectors.base import NO_FINDINGS, StateRecord
-from monitor.model import AlertKind, Finding, Pledge
+from monitor.model import AlertKind, Finding, Pledge, in_windows
 
 __all__ = ["IdleDetector", "IdleState"]
 
@@ -62,12 +63,13 @@ class IdleDetector:
         if active is None or (state.last_ts_ms is not None and ts < state.last_ts_ms):
             return state, NO_FINDINGS
         state.last_ts_ms = ts
-        if active:
-            state.idle_since_ms = None
+        if active or in_windows(pledge.planned_downtime, ts):
+            state.idle_since_ms = None  # working, or planned to stand still
             if not state.alarm:
                 return state, NO_FINDINGS
             state.alarm, state.reported_ms = False, None
-            return state, (Finding(pledge.asset_id, self.kind, False, ts, "activity resumed"),)
+            why = "activity resumed" if active else "planned downtime"
+            return state, (Finding(pledge.asset_id, self.kind, False, ts, why),)
         if state.idle_since_ms is None:
             state.idle_since_ms = ts
         return state, self._judge_idle(state, ts, pledge)

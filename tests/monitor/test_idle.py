@@ -94,3 +94,13 @@ def test_a_late_active_reading_is_ignored() -> None:
     late: Reading = make_reading(T0 + HOUR, ignition=True)
     state, found = detector.on_reading(state, late, PLEDGE)
     assert list(found) == [] and state.idle_since_ms == T0
+
+
+def test_planned_downtime_suppresses_idle_and_the_count_restarts_after_it() -> None:
+    from monitor.detectors.idle import IdleDetector
+    from tests.monitor.factories import HOUR, T0, Event, make_pledge, make_reading, run_detector
+    pledge = make_pledge(idle_after_s=3 * 3600, planned_downtime=((T0, T0 + 24 * HOUR),))
+    events = [Event(ts, make_reading(ts, ignition=False, engine_rpm=0.0))
+              for ts in range(T0, T0 + 30 * HOUR, HOUR)]
+    found = run_detector(IdleDetector(), events, pledge)[1]
+    assert [(f.active, f.at_ms) for f in found] == [(True, T0 + 27 * HOUR)]

@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 
 from ingest.mqtt import MqttEndpoint
+from monitor.pledges import load_pledges
 from monitor.service import MonitorService
 from registry import Registry, import_fleet
 from registry.models import Asset, Device
@@ -37,3 +38,24 @@ def test_refresh_drops_state_of_assets_no_longer_pledged(tmp_path: Path) -> None
         assert set(service.pledges) == {"asset-1"}
     finally:
         registry.close()
+
+
+def test_pledges_carry_operating_area_and_planned_windows(tmp_path: Path) -> None:
+    fleet = small_fleet("http://127.0.0.1:9")
+    asset = fleet["assets"][0]
+    lat, lon = asset["site"]["lat"], asset["site"]["lon"]
+    ring = [[lon - 0.1, lat - 0.1], [lon + 0.1, lat - 0.1], [lon + 0.1, lat + 0.1],
+            [lon - 0.1, lat + 0.1], [lon - 0.1, lat - 0.1]]
+    asset["operating_area"] = {"type": "Polygon", "coordinates": [ring]}
+    asset["planned_downtime"] = [{"start": "2025-12-24T00:00:00Z", "end": "2025-12-27T00:00:00Z",
+                                  "reason": "holiday"}]
+    registry = Registry(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        import_fleet(registry, fleet)
+        pledge = load_pledges(registry)["asset-1"]
+    finally:
+        registry.close()
+    assert pledge.site is not None and pledge.site.polygon is not None
+    assert len(pledge.site.polygon) == 5 and pledge.site.lat == lat
+    assert pledge.planned_downtime == ((1_766_534_400_000, 1_766_793_600_000),)
+    assert pledge.approved_moves == ()

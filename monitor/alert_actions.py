@@ -1,0 +1,60 @@
+"""What a person does to an alert: acknowledge, resolve, snooze. Each is an event.
+
+Pure functions like ``monitor.alerts``: they take the alert and ``now_ms``
+and return the next alert and its events; the caller stores them and checks
+who may act (the API's token user is ``by``).
+
+>>> from monitor.alerts import AlertStatus
+>>> from monitor.model import AlertKind
+>>> alert = Alert("a1", AlertKind.IDLE, AlertStatus.OPEN, 0, 0)
+>>> alert, events = acknowledge(alert, "ana", "borrower on holiday", 60_000)
+>>> alert.acked_by, events[0].type.value
+('ana', 'alert.acknowledged')
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from monitor.alerts import Alert, AlertEvent, AlertEventType, AlertStatus
+
+__all__ = ["AlertActionError", "acknowledge", "resolve_by_person", "snooze"]
+
+
+class AlertActionError(ValueError):
+    """A person's action that does not apply to the alert as it is (e.g. already resolved)."""
+
+
+def acknowledge(alert: Alert, by: str, note: str, now_ms: int) -> tuple[Alert, list[AlertEvent]]:
+    """A person has seen ``alert``: reminders stop; updates still flow."""
+    _must_be_open(alert, "acknowledge")
+    at = max(alert.updated_at_ms, now_ms)
+    new = replace(alert, acked_by=by, acked_at_ms=at, note=note, updated_at_ms=at)
+    return new, [AlertEvent(AlertEventType.ACKNOWLEDGED, new, at, f"acknowledged by {by}")]
+
+
+def resolve_by_person(alert: Alert, by: str, note: str,
+                      now_ms: int) -> tuple[Alert, list[AlertEvent]]:
+    """A person closes ``alert`` (e.g. the asset was found and secured)."""
+    _must_be_open(alert, "resolve")
+    at = max(alert.updated_at_ms, now_ms)
+    new = replace(alert, status=AlertStatus.RESOLVED, resolved_at_ms=at, updated_at_ms=at,
+                  resolved_by=by, note=note, last_notified_ms=at, clear_since_ms=None)
+    return new, [AlertEvent(AlertEventType.RESOLVED, new, at, f"resolved by {by}")]
+
+
+def snooze(alert: Alert, until_ms: int, by: str, note: str,
+           now_ms: int) -> tuple[Alert, list[AlertEvent]]:
+    """Hold back updates and reminders of ``alert`` until ``until_ms``; resolving still tells."""
+    _must_be_open(alert, "snooze")
+    if until_ms <= now_ms:
+        raise AlertActionError("snooze must end in the future")
+    at = max(alert.updated_at_ms, now_ms)
+    new = replace(alert, snoozed_until_ms=until_ms, note=note, updated_at_ms=at)
+    return new, [AlertEvent(AlertEventType.SNOOZED, new, at, f"snoozed by {by}")]
+
+
+def _must_be_open(alert: Alert, action: str) -> None:
+    if alert.status is not AlertStatus.OPEN:
+        raise AlertActionError(f"cannot {action} alert on {alert.asset_id} ({alert.kind.value}): "
+                               f"it is {alert.status.value}")
