@@ -111,6 +111,17 @@ def _parser() -> argparse.ArgumentParser:
     reg.add_argument("action", choices=["import", "export", "init"])
     reg.add_argument("file", nargs="?", type=Path, help="fleet YAML (import) or output (export)")
 
+    tok = command("token", _cmd_token, "mint an API token (the first admin's, or any user's)")
+    tok.add_argument("action", choices=["create"])
+    tok.add_argument("--user", default="admin", help="user id (made if missing)")
+    tok.add_argument("--role", default="admin",
+                     choices=["admin", "analyst", "lender", "provisioner"])
+    tok.add_argument("--lender", help="the user's lender (lender and analyst roles)")
+    tok.add_argument("--name", default="cli", help="what the token is for")
+    bro = command("broker", _cmd_broker, "rebuild Mosquitto's password file and ACL "
+                                         "from the device registry and reload it")
+    bro.add_argument("action", choices=["sync"])
+
     dl = command("deadletters", _cmd_deadletters, "list dead letters, or replay them after a fix "
                                                   "(published again on their topic)")
     dl.add_argument("action", choices=["list", "replay"])
@@ -210,10 +221,11 @@ def _cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn
 
-    from collateral.wiring import open_registry, open_telemetry_store
+    from collateral.wiring import api_options, open_registry, open_telemetry_store
     from dashboards.app import create_app
 
-    app = create_app(open_registry(settings), open_telemetry_store(settings))
+    app = create_app(open_registry(settings), open_telemetry_store(settings),
+                     options=api_options(settings))
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="info")
     return 0
 
@@ -241,6 +253,35 @@ def _cmd_registry(settings: Settings, args: argparse.Namespace) -> int:
     except RegistryError as exc:
         print(f"collateral: {exc}", file=sys.stderr)
         return 1
+    finally:
+        registry.close()
+    return 0
+
+
+def _cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    from collateral.wiring import open_registry
+    from registry.tokens import issue_token
+
+    if args.role in ("lender", "analyst") and not args.lender:
+        raise ValueError(f"a {args.role} user needs --lender")
+    registry = open_registry(settings)
+    try:
+        with registry.session() as session:
+            print(issue_token(session, args.user, args.role, args.lender, args.name))
+    finally:
+        registry.close()
+    return 0
+
+
+def _cmd_broker(settings: Settings, _args: argparse.Namespace) -> int:
+    from collateral.wiring import broker_auth, open_registry
+
+    auth = broker_auth(settings)
+    if auth is None:
+        raise ValueError("set CW_BROKER_PASSWORD_FILE and CW_BROKER_ACL_FILE")
+    registry = open_registry(settings)
+    try:
+        print(f"{auth.sync(registry)} devices written to {auth.password_file}")
     finally:
         registry.close()
     return 0

@@ -29,6 +29,7 @@ from devices.publisher import PublishStats, run_simulation
 from ingest.deadletter import dead_letter_counts
 from registry import import_fleet
 from registry.models import Alert, OutboxEvent
+from registry.tokens import issue_token
 
 __all__ = ["DemoOptions", "run_demo", "INCIDENT_ALERT_KIND"]
 
@@ -60,7 +61,8 @@ def run_demo(settings: Settings, options: DemoOptions,
              stop: threading.Event | None = None) -> dict[str, Any]:
     stop = stop or threading.Event()
     run_dir = _run_dir(settings.data_dir)
-    settings = settings.model_copy(update={"data_dir": run_dir})
+    # The demo's webhook receiver listens on 127.0.0.1: allow private targets here.
+    settings = settings.model_copy(update={"data_dir": run_dir, "webhook_allow_private": True})
     platform = Platform(settings)
     receiver: WebhookReceiver | None = None
     try:
@@ -101,12 +103,17 @@ def _prepare_fleet(platform: Platform, options: DemoOptions,
 
     platform.registry = open_registry(platform.settings)
     import_fleet(platform.registry, fleet)
+    with platform.registry.session() as session:
+        platform.demo_token = issue_token(session, "demo-admin", "admin", name="demo")
     return fleet, receiver
 
 
 def _announce(platform: Platform, receiver: WebhookReceiver, run_dir: Path) -> None:
     log.info("demo running: broker %s, dashboard %s/, webhooks received at %s, data in %s",
              platform.broker_url, platform.api_url, receiver.base_url, run_dir)
+    # A demo token for the API and the page's login: the demo's registry is throwaway.
+    log.info("demo admin API token (log in at %s/login, or curl -H 'Authorization: Bearer "
+             "<token>'): %s", platform.api_url, platform.demo_token)
 
 
 def _simulate(fleet: dict[str, Any], broker_url: str, options: DemoOptions,

@@ -17,6 +17,7 @@ import uvicorn
 from collateral.broker import EmbeddedBroker, free_port
 from collateral.settings import Settings
 from collateral.wiring import (
+    api_options,
     broker_endpoint,
     ingest_config,
     open_registry,
@@ -54,6 +55,7 @@ class Platform:
     dispatcher: WebhookDispatcher | None = None
     api_url: str = ""
     broker_url: str = ""
+    demo_token: str = ""
     _server: uvicorn.Server | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop_dispatch: threading.Event = field(default_factory=threading.Event)
@@ -90,7 +92,8 @@ class Platform:
             if port:
                 log.warning("port %d is taken; the API listens on %d instead", port, chosen)
             port = chosen
-        config = uvicorn.Config(create_app(self.registry, self.store), host=host, port=port,
+        app = create_app(self.registry, self.store, options=api_options(self.settings))
+        config = uvicorn.Config(app, host=host, port=port,
                                 log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
         self._spawn("api", self._server.run)

@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     #: Serve ingest's Prometheus ``/metrics`` on this port (unset: not served).
     ingest_metrics_port: int | None = Field(default=None, ge=0, le=65535)
     log_level: str = "INFO"
+    # Registry API and device provisioning (issue 6).
+    #: Let webhook URLs point at loopback or private networks (tests, the demo).
+    webhook_allow_private: bool = False
+    #: Mosquitto files the platform keeps from the device registry (unset: no broker auth).
+    broker_password_file: Path | None = None
+    broker_acl_file: Path | None = None
+    #: Mosquitto's pid_file, to send it SIGHUP after a change.
+    broker_pid_file: Path | None = None
 
     @field_validator("broker_url", "store_url", "registry_url", mode="before")
     @classmethod

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from collateral.settings import Settings, parse_broker_url
+from dashboards.deps import ApiOptions
 from ingest.mqtt import MqttEndpoint
 from ingest.service import IngestConfig
 from ingest.store import TelemetryStore, open_store
 from registry import Registry
+from registry.broker_auth import BrokerAuth
 
-__all__ = ["open_registry", "open_telemetry_store", "broker_endpoint", "ingest_config"]
+__all__ = ["open_registry", "open_telemetry_store", "broker_endpoint", "ingest_config",
+           "api_options", "broker_auth"]
 
 
 def open_registry(settings: Settings) -> Registry:
@@ -40,3 +43,15 @@ def ingest_config(settings: Settings, **overrides: Any) -> IngestConfig:
         "limits": Limits(max_future_skew_ms=int(settings.max_future_skew_s * 1000)),
     }
     return IngestConfig(**{**values, **overrides})
+
+
+def broker_auth(settings: Settings) -> BrokerAuth | None:
+    if settings.broker_password_file is None or settings.broker_acl_file is None:
+        return None
+    return BrokerAuth(settings.broker_password_file, settings.broker_acl_file,
+                      settings.broker_pid_file)
+
+
+def api_options(settings: Settings) -> ApiOptions:
+    return ApiOptions(webhook_allow_private=settings.webhook_allow_private,
+                      broker_auth=broker_auth(settings))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,9 +11,12 @@ from sqlalchemy.orm import Session
 
 from ingest.store import TelemetryStore
 from registry import Registry
+from registry.broker_auth import BrokerAuth
 
 __all__ = [
     "AppContext",
+    "ApiOptions",
+    "SettingsDep",
     "ContextDep",
     "RegistryDep",
     "StoreDep",
@@ -24,12 +27,25 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
+class ApiOptions:
+    """The API's part of the process settings (``dashboards`` cannot import ``collateral``)."""
+
+    #: Let webhook URLs point at loopback or private networks (tests, the demo).
+    webhook_allow_private: bool = False
+    #: Mosquitto's password file and ACL to keep; None when the broker has no auth.
+    broker_auth: BrokerAuth | None = None
+    #: Largest request body accepted, in bytes.
+    max_body_bytes: int = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
 class AppContext:
     """Everything the routes share, set once by ``create_app``."""
 
     registry: Registry
     store: TelemetryStore
     now_ms: Callable[[], int]
+    options: ApiOptions = field(default_factory=ApiOptions)
 
 
 def get_context(request: Request) -> AppContext:
@@ -52,7 +68,12 @@ def get_now_ms(context: ContextDep) -> int:
     return context.now_ms()
 
 
+def get_options(context: ContextDep) -> ApiOptions:
+    return context.options
+
+
 RegistryDep = Annotated[Registry, Depends(get_registry)]
+SettingsDep = Annotated[ApiOptions, Depends(get_options)]
 StoreDep = Annotated[TelemetryStore, Depends(get_store)]
 NowMsDep = Annotated[int, Depends(get_now_ms)]
 

@@ -40,8 +40,12 @@ def count_rows(session: Session, statement: Select[*tuple[Any, ...]]) -> int:
 
 
 def select_assets(*, kind: str | None = None, loan_id: str | None = None,
-                  lender_id: str | None = None, asset_id: str | None = None) -> Select[Asset, str]:
+                  lender_id: str | None = None, asset_id: str | None = None,
+                  lenders: frozenset[str] | None = None) -> Select[Asset, str]:
+    """Assets with their lender; ``lenders`` is the caller's scope (None: all)."""
     statement = select(Asset, Loan.lender_id).join(Loan, Asset.loan_id == Loan.id)
+    if lenders is not None:
+        statement = statement.where(Loan.lender_id.in_(lenders))
     if kind is not None:
         statement = statement.where(Asset.kind == kind)
     if loan_id is not None:
@@ -107,10 +111,13 @@ def _grouped(rows: Iterable[Any]) -> defaultdict[str, list[str]]:
 
 def select_alerts(*, status: str | None = None, kind: str | None = None,
                   asset_id: str | None = None, loan_id: str | None = None,
-                  lender_id: str | None = None) -> Select[Alert, str, str]:
+                  lender_id: str | None = None,
+                  lenders: frozenset[str] | None = None) -> Select[Alert, str, str]:
     """Alerts with their loan and lender, newest first; ``status=None`` means any."""
     statement = (select(Alert, Asset.loan_id, Loan.lender_id)
                  .join(Asset, Alert.asset_id == Asset.id).join(Loan, Asset.loan_id == Loan.id))
+    if lenders is not None:
+        statement = statement.where(Loan.lender_id.in_(lenders))
     for column, value in ((Alert.status, status), (Alert.kind, kind),
                           (Alert.asset_id, asset_id), (Asset.loan_id, loan_id),
                           (Loan.lender_id, lender_id)):
@@ -139,7 +146,8 @@ def _alert_public(alert: Alert, loan_id: str, lender_id: str) -> AlertPublic:
 
 
 def select_loans(*, lender_id: str | None = None, warning_level: str | None = None,
-                 loan_id: str | None = None) -> Select[Loan, Any, Any]:
+                 loan_id: str | None = None,
+                 lenders: frozenset[str] | None = None) -> Select[Loan, Any, Any]:
     """Loans, most severe warning first (then by id), with asset and open alert counts."""
     assets = (select(Asset.loan_id, func.count().label("n")).group_by(Asset.loan_id)
               .subquery())
@@ -151,6 +159,8 @@ def select_loans(*, lender_id: str | None = None, warning_level: str | None = No
     statement = (select(Loan, func.coalesce(assets.c.n, 0), func.coalesce(alerts.c.n, 0))
                  .outerjoin(assets, assets.c.loan_id == Loan.id)
                  .outerjoin(alerts, alerts.c.loan_id == Loan.id))
+    if lenders is not None:
+        statement = statement.where(Loan.lender_id.in_(lenders))
     for column, value in ((Loan.lender_id, lender_id), (Loan.warning_level, warning_level),
                           (Loan.id, loan_id)):
         if value is not None:

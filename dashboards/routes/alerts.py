@@ -1,15 +1,23 @@
-"""GET /api/alerts: alerts with filters, newest first."""
+"""/api/alerts: alerts with filters, newest first; acknowledgements and notes, by whom."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy import select
 
+from dashboards.auth import ALERT_ACTORS, Principal, PrincipalDep, require
 from dashboards.deps import SessionDep
-from dashboards.schemas import AlertsPublic
+from dashboards.lookups import visible_alert
+from dashboards.registry_schemas import AlertActionIn, AlertEventOut
+from dashboards.schemas import AlertPublic, AlertsPublic
 from dashboards.summaries import alert_summaries, count_rows, select_alerts
 from monitor.model import AlertKind
+from registry.access import AlertEvent
+from registry.audit import record_audit
+from registry.models import Alert
 
 __all__ = ["router"]
 
@@ -19,6 +27,7 @@ router = APIRouter(prefix="/alerts", tags=["alerts"])
 @router.get("", response_model=AlertsPublic)
 def read_alerts(
     session: SessionDep,
+    principal: PrincipalDep,
     status: Literal["open", "resolved", "all"] = "all",
     kind: AlertKind | None = None,
     asset_id: str | None = None,
@@ -29,6 +38,44 @@ def read_alerts(
 ) -> AlertsPublic:
     statement = select_alerts(status=None if status == "all" else status,
                               kind=kind.value if kind is not None else None,
-                              asset_id=asset_id, loan_id=loan_id, lender_id=lender_id)
+                              asset_id=asset_id, loan_id=loan_id, lender_id=lender_id,
+                              lenders=principal.lenders)
     rows = session.execute(statement.limit(limit).offset(offset))
     return AlertsPublic(data=alert_summaries(rows), count=count_rows(session, statement))
+
+
+@router.get("/{alert_id}", response_model=AlertPublic)
+def read_alert(alert_id: int, session: SessionDep, principal: PrincipalDep) -> AlertPublic:
+    visible_alert(session, principal, alert_id)
+    return alert_summaries(session.execute(select_alerts().where(Alert.id == alert_id)))[0]
+
+
+@router.get("/{alert_id}/history", response_model=list[AlertEventOut])
+def read_alert_history(alert_id: int, session: SessionDep,
+                       principal: PrincipalDep) -> list[AlertEventOut]:
+    visible_alert(session, principal, alert_id)
+    rows = session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert_id)
+                           .order_by(AlertEvent.id))
+    return [_event_out(e) for e in rows]
+
+
+@router.post("/{alert_id}/actions", response_model=AlertEventOut,
+             status_code=status.HTTP_201_CREATED)
+def act_on_alert(alert_id: int, body: AlertActionIn, session: SessionDep,
+                 principal: Annotated[Principal, Depends(require(ALERT_ACTORS))]
+                 ) -> AlertEventOut:
+    """Acknowledge an alert or add a note; both land in its history and the audit log."""
+    alert, lender_id = visible_alert(session, principal, alert_id)
+    event = AlertEvent(alert_id=alert.id, at=datetime.now(UTC), actor=principal.user_id,
+                       action=body.action, note=body.note)
+    session.add(event)
+    session.flush()
+    record_audit(session, principal.user_id, f"alert.{body.action}", "alert", str(alert_id),
+                 lender_id, {"note": body.note[:200]})
+    return _event_out(event)
+
+
+def _event_out(event: AlertEvent) -> AlertEventOut:
+    at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=UTC)
+    return AlertEventOut(id=event.id, alert_id=event.alert_id, at=at, actor=event.actor,
+                         action=event.action, note=event.note)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from dashboards.auth import PrincipalDep
 from dashboards.deps import NowMsDep, SessionDep, StoreDep
 from dashboards.params import (
     BadParameter,
@@ -41,10 +42,12 @@ Offset = Annotated[int, Query(ge=0, description="rows to skip")]
 
 
 @router.get("", response_model=AssetsPublic)
-def read_assets(session: SessionDep, store: StoreDep, kind: AssetKind | None = None,
-                loan_id: str | None = None, lender_id: str | None = None,
-                limit: Limit = 100, offset: Offset = 0) -> AssetsPublic:
-    statement = select_assets(kind=kind, loan_id=loan_id, lender_id=lender_id)
+def read_assets(session: SessionDep, store: StoreDep, principal: PrincipalDep,
+                kind: AssetKind | None = None, loan_id: str | None = None,
+                lender_id: str | None = None, limit: Limit = 100,
+                offset: Offset = 0) -> AssetsPublic:
+    statement = select_assets(kind=kind, loan_id=loan_id, lender_id=lender_id,
+                              lenders=principal.lenders)
     rows = [(asset, lender) for asset, lender in
             session.execute(statement.limit(limit).offset(offset))]
     return AssetsPublic(data=asset_summaries(session, store, rows),
@@ -53,8 +56,9 @@ def read_assets(session: SessionDep, store: StoreDep, kind: AssetKind | None = N
 
 @router.get("/{asset_id}", response_model=AssetDetail,
             responses={404: {"description": "unknown asset"}})
-def read_asset(asset_id: str, session: SessionDep, store: StoreDep) -> AssetDetail:
-    row = session.execute(select_assets(asset_id=asset_id)).first()
+def read_asset(asset_id: str, session: SessionDep, store: StoreDep,
+               principal: PrincipalDep) -> AssetDetail:
+    row = session.execute(select_assets(asset_id=asset_id, lenders=principal.lenders)).first()
     if row is None:
         raise _unknown(asset_id)
     [summary] = asset_summaries(session, store, [(row[0], row[1])])
@@ -70,6 +74,7 @@ def read_asset_telemetry(
     session: SessionDep,
     store: StoreDep,
     now_ms: NowMsDep,
+    principal: PrincipalDep,
     start: Annotated[str | None, Query(
         description="ISO 8601 or epoch ms; default: 24 h before end")] = None,
     end: Annotated[str | None, Query(
@@ -80,7 +85,7 @@ def read_asset_telemetry(
     fields: Annotated[str | None, Query(
         description="comma-separated field names, e.g. lat,lon,speed_kmh")] = None,
 ) -> TelemetryPublic:
-    if session.execute(select_assets(asset_id=asset_id)).first() is None:
+    if session.execute(select_assets(asset_id=asset_id, lenders=principal.lenders)).first() is None:
         raise _unknown(asset_id)
     every_ms = parse_every_ms(every) if every is not None else None
     names = parse_fields(fields, FIELD_TYPES) if fields is not None else None

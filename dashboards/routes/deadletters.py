@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import func, select
 
+from dashboards.auth import PROVISIONERS, Principal, require
 from dashboards.deps import SessionDep
 from dashboards.schemas import DeadLetterPublic, DeadLettersPublic
 from registry.models import DeadLetter
@@ -22,6 +23,7 @@ PREVIEW_BYTES = 200
 @router.get("", response_model=DeadLettersPublic)
 def read_deadletters(
     session: SessionDep,
+    _principal: Annotated[Principal, Depends(require(PROVISIONERS))],
     reason: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500, description="newest records to list")] = 50,
 ) -> DeadLettersPublic:

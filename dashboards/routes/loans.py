@@ -1,16 +1,20 @@
-"""GET /api/loans and /api/loans/{loan_id}: warning levels, collateral, history."""
+"""/api/loans: warning levels, collateral, history; lenders and admins add and change loans."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboards.auth import EDITORS, Principal, PrincipalDep, require
 from dashboards.deps import SessionDep, StoreDep
+from dashboards.lookups import visible_borrower, visible_lender, visible_loan
 from dashboards.params import iso_ms
-from dashboards.schemas import LoanDetail, LoansPublic, WarningChangePublic
+from dashboards.problems import Problem
+from dashboards.registry_schemas import LoanIn, LoanPatch
+from dashboards.schemas import LoanDetail, LoanPublic, LoansPublic, WarningChangePublic
 from dashboards.summaries import (
     asset_summaries,
     count_rows,
@@ -19,7 +23,8 @@ from dashboards.summaries import (
     select_loans,
 )
 from monitor.warning import WarningLevel
-from registry.models import WarningChange
+from registry.audit import record_audit
+from registry.models import Loan, WarningChange
 
 __all__ = ["router"]
 
@@ -31,6 +36,7 @@ _HISTORY = 200  # newest warning changes shown with a loan
 @router.get("", response_model=LoansPublic)
 def read_loans(
     session: SessionDep,
+    principal: PrincipalDep,
     lender_id: str | None = None,
     warning_level: WarningLevel | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -38,15 +44,18 @@ def read_loans(
 ) -> LoansPublic:
     """Loans, most severe warning level first."""
     statement = select_loans(lender_id=lender_id,
-                             warning_level=warning_level.value if warning_level else None)
+                             warning_level=warning_level.value if warning_level else None,
+                             lenders=principal.lenders)
     rows = session.execute(statement.limit(limit).offset(offset))
     return LoansPublic(data=loan_summaries(rows), count=count_rows(session, statement))
 
 
 @router.get("/{loan_id}", response_model=LoanDetail,
             responses={404: {"description": "unknown loan"}})
-def read_loan(loan_id: str, session: SessionDep, store: StoreDep) -> LoanDetail:
-    found = loan_summaries(session.execute(select_loans(loan_id=loan_id)))
+def read_loan(loan_id: str, session: SessionDep, store: StoreDep,
+              principal: PrincipalDep) -> LoanDetail:
+    found = loan_summaries(session.execute(select_loans(loan_id=loan_id,
+                                                        lenders=principal.lenders)))
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no loan {loan_id!r}")
     rows = [(asset, lender) for asset, lender in
@@ -61,3 +70,50 @@ def _history(session: Session, loan_id: str) -> list[WarningChangePublic]:
         .order_by(WarningChange.at_ms.desc(), WarningChange.id.desc()).limit(_HISTORY))
     return [WarningChangePublic(level=c.level, previous=c.previous, reason=c.reason,
                                 at_ms=c.at_ms, at=iso_ms(c.at_ms)) for c in changes]
+
+
+# -- changes (issue 6) ----------------------------------------------------------------------
+
+Editor = Annotated[Principal, Depends(require(EDITORS))]
+
+
+def _summary(session: Session, loan_id: str) -> LoanPublic:
+    return loan_summaries(session.execute(select_loans(loan_id=loan_id)))[0]
+
+
+@router.post("", response_model=LoanPublic, status_code=status.HTTP_201_CREATED)
+def create_loan(body: LoanIn, session: SessionDep, principal: Editor) -> LoanPublic:
+    visible_lender(session, principal, body.lender_id)
+    _check_borrower(session, principal, body.borrower_id, body.lender_id)
+    if session.get(Loan, body.id) is not None:
+        raise Problem(409, f"loan {body.id!r} exists")
+    session.add(Loan(**body.model_dump()))
+    session.flush()
+    record_audit(session, principal.user_id, "loan.create", "loan", body.id, body.lender_id,
+                 body.model_dump())
+    return _summary(session, body.id)
+
+
+@router.patch("/{loan_id}", response_model=LoanPublic)
+def update_loan(loan_id: str, body: LoanPatch, session: SessionDep,
+                principal: Editor) -> LoanPublic:
+    loan = visible_loan(session, principal, loan_id)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("borrower", "") is None:
+        raise Problem(422, "borrower cannot be empty")
+    _check_borrower(session, principal, changes.get("borrower_id"), loan.lender_id)
+    for key, value in changes.items():
+        setattr(loan, key, value)
+    session.flush()
+    record_audit(session, principal.user_id, "loan.update", "loan", loan_id, loan.lender_id,
+                 changes)
+    return _summary(session, loan_id)
+
+
+def _check_borrower(session: Session, principal: Principal, borrower_id: str | None,
+                    lender_id: str) -> None:
+    if borrower_id is None:
+        return
+    borrower = visible_borrower(session, principal, borrower_id)
+    if borrower.lender_id != lender_id:
+        raise Problem(422, f"borrower {borrower_id!r} belongs to another lender")

@@ -6,13 +6,15 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dashboards.auth import COOKIE, PROVISIONERS, PagePrincipalDep, principal_for
 from dashboards.deps import SessionDep, StoreDep
 from dashboards.schemas import AssetPublic
 from dashboards.summaries import (
@@ -26,6 +28,7 @@ from dashboards.summaries import (
 )
 from ingest.store import StoreError, TelemetryStore
 from registry.models import DeadLetter
+from registry.tokens import verify_token
 
 __all__ = ["router", "templates", "PAGE_ROWS"]
 
@@ -47,18 +50,24 @@ def _when(ms: int | None) -> str:
 templates.env.filters["when"] = _when
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def read_index(request: Request, session: SessionDep, store: StoreDep) -> HTMLResponse:
-    assets, store_error = _assets(session, store)
+@router.get("/", response_class=HTMLResponse, include_in_schema=False, response_model=None)
+def read_index(request: Request, session: SessionDep, store: StoreDep,
+               principal: PagePrincipalDep) -> HTMLResponse | RedirectResponse:
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    scope = principal.lenders
+    assets, store_error = _assets(session, store, scope)
     context: dict[str, Any] = {
-        "loans": loan_summaries(session.execute(select_loans().limit(PAGE_ROWS))),
-        "loan_count": count_rows(session, select_loans()),
+        "loans": loan_summaries(session.execute(select_loans(lenders=scope).limit(PAGE_ROWS))),
+        "loan_count": count_rows(session, select_loans(lenders=scope)),
         "alerts": alert_summaries(session.execute(
-            select_alerts(status="open").limit(PAGE_ROWS))),
-        "alert_count": count_rows(session, select_alerts(status="open")),
+            select_alerts(status="open", lenders=scope).limit(PAGE_ROWS))),
+        "alert_count": count_rows(session, select_alerts(status="open", lenders=scope)),
         "assets": assets,
-        "asset_count": count_rows(session, select_assets()),
-        "dead_letters": int(session.scalar(select(func.count()).select_from(DeadLetter)) or 0),
+        "asset_count": count_rows(session, select_assets(lenders=scope)),
+        # Dead letters are the platform's, not a lender's: counted for operators only.
+        "dead_letters": (int(session.scalar(select(func.count()).select_from(DeadLetter)) or 0)
+                         if principal.role in PROVISIONERS else 0),
         "store_error": store_error,
         "page_rows": PAGE_ROWS,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
@@ -66,11 +75,40 @@ def read_index(request: Request, session: SessionDep, store: StoreDep) -> HTMLRe
     return templates.TemplateResponse(request, "index.html", context)
 
 
-def _assets(session: Session, store: TelemetryStore) -> tuple[list[AssetPublic], str | None]:
-    rows = [(a, lender) for a, lender in session.execute(select_assets().limit(PAGE_ROWS))]
+def _assets(session: Session, store: TelemetryStore,
+            scope: frozenset[str] | None) -> tuple[list[AssetPublic], str | None]:
+    rows = [(a, lender) for a, lender in
+            session.execute(select_assets(lenders=scope).limit(PAGE_ROWS))]
     try:
         return asset_summaries(session, store, rows), None
     except StoreError as exc:
         # The registry half of the page is still worth showing when the store is down.
         log.warning("dashboard: telemetry store unavailable: %s", exc)
         return asset_summaries(session, None, rows), "telemetry store unavailable"
+
+
+_LOGIN = """<!doctype html><html><head><meta charset="utf-8"><title>collateral-watch: log in</title>
+</head><body><h1>collateral-watch</h1><form method="post" action="/login">
+<label>API token <input name="token" type="password" autocomplete="off" size="60"></label>
+<button>Log in</button></form><p>{message}</p></body></html>"""
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def read_login() -> HTMLResponse:
+    return HTMLResponse(_LOGIN.format(message="Paste an API token (collateral token create)."))
+
+
+@router.post("/login", include_in_schema=False, response_model=None)
+async def log_in(request: Request, session: SessionDep) -> HTMLResponse | RedirectResponse:
+    """Check the token, keep it in an HttpOnly cookie, and go to the page."""
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0].strip()
+    user = verify_token(session, token, datetime.now(UTC)) if token else None
+    if user is None:
+        return HTMLResponse(_LOGIN.format(message="That token is unknown, revoked or expired."),
+                            status_code=401)
+    log.info("page login: user %s (%s)", user.id, principal_for(session, user).role.value)
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=12 * 3600)
+    return response

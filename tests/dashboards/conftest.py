@@ -14,7 +14,9 @@ from dashboards.app import create_app
 from ingest.store import Point
 from ingest.store.embedded import EmbeddedStore
 from registry import Registry, import_fleet
+from registry.access import Role, User
 from registry.models import Alert, DeadLetter, Loan, WarningChange
+from registry.tokens import mint_token
 
 with warnings.catch_warnings():
     # Starlette 1.x warns once, on import, that its TestClient prefers httpx2 over
@@ -116,7 +118,26 @@ def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
         yield telemetry
 
 
+def make_token(registry: Registry, user_id: str, role: Role,
+               lender_id: str | None = None) -> str:
+    """A user (made if missing) and a fresh API token for it."""
+    with registry.session() as session:
+        if session.get(User, user_id) is None:
+            session.add(User(id=user_id, name=user_id, role=role.value, lender_id=lender_id,
+                             created_at=datetime.now(UTC)))
+            session.flush()
+        _, text = mint_token(session, user_id, "test")
+    return text
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.fixture()
 def client(registry: Registry, store: EmbeddedStore) -> Iterator[TestClient]:
-    with TestClient(create_app(registry, store, now_ms=lambda: WALL_MS)) as test_client:
+    """A client with an admin's token: the existing dashboard tests see everything."""
+    token = make_token(registry, "root", Role.ADMIN)
+    with TestClient(create_app(registry, store, now_ms=lambda: WALL_MS),
+                    headers=auth(token)) as test_client:
         yield test_client

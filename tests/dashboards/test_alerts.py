@@ -40,7 +40,8 @@ def test_filters(client: TestClient, query: str, expected: list[str]) -> None:
 def test_bad_filters_are_422(client: TestClient, query: str) -> None:
     response = client.get(f"/api/alerts?{query}")
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"][0] == "query"
+    assert response.json()["errors"][0]["loc"][0] == "query"
+    assert response.headers["content-type"] == "application/problem+json"
 
 
 def test_open_alert_since(client: TestClient) -> None:

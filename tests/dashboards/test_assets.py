@@ -124,7 +124,7 @@ def test_bad_telemetry_parameters_are_422_with_a_clear_message(
         client: TestClient, params: dict[str, str], where: str, words: str) -> None:
     response = client.get("/api/assets/truck-1/telemetry", params=params)
     assert response.status_code == 422, response.text
-    [error] = response.json()["detail"]
+    [error] = response.json()["errors"]
     assert error["loc"] == ["query", where]
     assert words in error["msg"]
 
@@ -134,5 +134,5 @@ def test_too_many_raw_readings_is_422(client: TestClient,
     monkeypatch.setattr("dashboards.routes.assets.MAX_POINTS", 10)
     response = client.get("/api/assets/truck-1/telemetry")
     assert response.status_code == 422
-    assert "more than 10 readings" in response.json()["detail"][0]["msg"]
+    assert "more than 10 readings" in response.json()["errors"][0]["msg"]
     assert client.get("/api/assets/truck-1/telemetry?every=6h").status_code == 200

@@ -38,7 +38,8 @@ def test_registry_down_is_503_naming_the_registry(tmp_path: Path, store: Embedde
     try:
         with TestClient(create_app(registry, store)) as client:
             response = client.get("/healthz")
-            api = client.get("/api/loans")
+            # A token must be looked up, so the registry's absence shows.
+            api = client.get("/api/loans", headers={"Authorization": "Bearer cw_abc_" + "x" * 40})
     finally:
         registry.close()
     assert response.status_code == 503

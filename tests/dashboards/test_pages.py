@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 from dashboards.app import create_app
 from ingest.store.embedded import EmbeddedStore
 from registry import Registry
-from tests.dashboards.conftest import SECRET
+from registry.access import Role
+from tests.dashboards.conftest import SECRET, auth, make_token
 
 
 def test_index_lists_loans_alerts_and_assets(client: TestClient) -> None:
@@ -39,7 +40,8 @@ def test_no_external_assets_and_no_secrets(client: TestClient) -> None:
 def test_page_survives_a_store_outage(registry: Registry, tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path / "gone.db")
     store.close()
-    with TestClient(create_app(registry, store)) as client:
+    token = make_token(registry, "root", Role.ADMIN)
+    with TestClient(create_app(registry, store), headers=auth(token)) as client:
         response = client.get("/")
         api = client.get("/api/assets")
     assert response.status_code == 200
@@ -50,7 +52,12 @@ def test_page_survives_a_store_outage(registry: Registry, tmp_path: Path) -> Non
 def test_empty_registry_renders(tmp_path: Path) -> None:
     registry = Registry(f"sqlite:///{tmp_path}/empty.db")
     try:
+        token = make_token(registry, "root", Role.ADMIN)
         with EmbeddedStore(":memory:") as store, TestClient(create_app(registry, store)) as client:
+            assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+            assert client.post("/login", data={"token": "cw_nope_" + "x" * 30}).status_code == 401
+            landed = client.post("/login", data={"token": token})  # sets the cookie, redirects
+            assert landed.url.path == "/" and "HttpOnly" in landed.history[0].headers["set-cookie"]
             html = client.get("/").text
     finally:
         registry.close()

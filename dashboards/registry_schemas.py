@@ -1,0 +1,241 @@
+"""Request and response models of the registry API (issue 6): what callers send and see.
+
+Ids are short and safe everywhere they travel (URLs, MQTT topics, Mosquitto's
+password file): letters, digits, ``.``, ``_`` and ``-``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from registry.access import Role
+from registry.fleet_io import AssetKind, WindowIn
+from registry.geo import PolygonGeometry, SiteFeature
+
+__all__ = [
+    "Id", "Name", "Page",
+    "LenderIn", "LenderPatch", "LenderOut", "LendersOut",
+    "BorrowerIn", "BorrowerPatch", "BorrowerOut", "BorrowersOut",
+    "LoanIn", "LoanPatch",
+    "PledgeIn", "PledgeOut", "AssetIn", "AssetPatch",
+    "DeviceIn", "DeviceOut", "DevicesOut", "DeviceCredentials",
+    "UserIn", "UserOut", "UsersOut", "TokenIn", "TokenOut",
+    "WebhookIn", "WebhookOut", "WebhookSecretOut",
+    "AuditOut", "AuditPage", "AlertActionIn", "AlertEventOut",
+]
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                          description="letters, digits, '.', '_' and '-'; at most 64")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel):
+    count: int
+
+
+class LenderIn(_In):
+    id: Id
+    name: Name
+    organisation: Id | None = None
+
+
+class LenderPatch(_In):
+    name: Name | None = None
+    organisation: Id | None = None
+
+
+class LenderOut(BaseModel):
+    id: str
+    name: str
+    organisation: str | None
+    webhook_configured: bool
+
+
+class LendersOut(Page):
+    data: list[LenderOut]
+
+
+class BorrowerIn(_In):
+    id: Id
+    lender_id: Id
+    name: Name
+    contact: Annotated[str, Field(max_length=300)] | None = None
+
+
+class BorrowerPatch(_In):
+    name: Name | None = None
+    contact: Annotated[str, Field(max_length=300)] | None = None
+
+
+class BorrowerOut(BaseModel):
+    id: str
+    lender_id: str
+    name: str
+    contact: str | None
+
+
+class BorrowersOut(Page):
+    data: list[BorrowerOut]
+
+
+Money = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class LoanIn(_In):
+    id: Id
+    lender_id: Id
+    borrower: Name
+    borrower_id: Id | None = None
+    principal: Money | None = None
+    currency: Currency | None = None
+
+
+class LoanPatch(_In):
+    borrower: Name | None = None
+    borrower_id: Id | None = None
+    principal: Money | None = None
+    currency: Currency | None = None
+
+
+class PledgeIn(_In):
+    """The terms an asset is pledged on; the site is a GeoJSON Feature."""
+
+    site: SiteFeature
+    operating_area: PolygonGeometry | None = None
+    duty_schedule: dict[str, Any] | None = Field(default=None, max_length=50)
+    planned_downtime: list[WindowIn] = Field(default=[], max_length=1000)
+    approved_moves: list[WindowIn] = Field(default=[], max_length=1000)
+    geofence_dwell_s: Annotated[float, Field(ge=0, le=30 * 86400)] = 600.0
+
+
+class PledgeOut(BaseModel):
+    asset_id: str
+    loan_id: str
+    site: dict[str, Any]
+    operating_area: dict[str, Any] | None
+    duty_schedule: dict[str, Any] | None
+    planned_downtime: list[dict[str, Any]]
+    approved_moves: list[dict[str, Any]]
+    geofence_dwell_s: float
+
+
+class AssetIn(_In):
+    id: Id
+    loan_id: Id
+    kind: AssetKind
+    name: Name
+    cadence_s: Annotated[float, Field(gt=0, le=30 * 86400)] = 300.0
+    idle_after_s: Annotated[float, Field(gt=0, le=365 * 86400)] = 12 * 3600.0
+    pledge: PledgeIn
+
+
+class AssetPatch(_In):
+    name: Name | None = None
+    cadence_s: Annotated[float, Field(gt=0, le=30 * 86400)] | None = None
+    idle_after_s: Annotated[float, Field(gt=0, le=365 * 86400)] | None = None
+
+
+class DeviceIn(_In):
+    id: Id
+    asset_id: Id
+
+
+class DeviceOut(BaseModel):
+    id: str
+    asset_id: str
+    lender_id: str
+    has_credentials: bool
+
+
+class DevicesOut(Page):
+    data: list[DeviceOut]
+
+
+class DeviceCredentials(DeviceOut):
+    """Shown once, when issued: the platform keeps only the broker's hash."""
+
+    mqtt_username: str
+    mqtt_password: str
+    publish_topics: list[str]
+
+
+class UserIn(_In):
+    id: Id
+    name: Name
+    role: Role
+    lender_id: Id | None = None
+
+
+class UserOut(BaseModel):
+    id: str
+    name: str
+    role: str
+    lender_id: str | None
+    disabled: bool
+
+
+class UsersOut(Page):
+    data: list[UserOut]
+
+
+class TokenIn(_In):
+    name: Annotated[str, Field(max_length=200)] = ""
+    expires_at: datetime | None = None
+
+
+class TokenOut(BaseModel):
+    id: str
+    user_id: str
+    token: str = Field(description="shown once; only its hash is kept")
+    expires_at: datetime | None
+
+
+class WebhookIn(_In):
+    url: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class WebhookOut(BaseModel):
+    lender_id: str
+    url: str | None
+    rotating_until: datetime | None
+
+
+class WebhookSecretOut(WebhookOut):
+    secret: str = Field(description="whsec_...; shown once")
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    lender_id: str | None
+    detail: dict[str, Any]
+
+
+class AuditPage(Page):
+    data: list[AuditOut]
+
+
+class AlertActionIn(_In):
+    action: Annotated[str, Field(pattern=r"^(acknowledge|note)$")]
+    note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class AlertEventOut(BaseModel):
+    id: int
+    alert_id: int
+    at: datetime
+    actor: str
+    action: str
+    note: str

@@ -1,0 +1,158 @@
+"""/api/lenders: lenders (admins create them) and each lender's webhook endpoint.
+
+A webhook secret is generated here, shown once, and rotated with an overlap:
+after a rotation deliveries carry signatures by the new and the old secret
+until ``rotating_until``, so a receiver can switch keys without losing events.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy import select
+
+from dashboards.auth import ADMINS, EDITORS, Principal, PrincipalDep, require
+from dashboards.deps import SessionDep, SettingsDep
+from dashboards.lookups import in_scope, visible_lender
+from dashboards.problems import Problem
+from dashboards.registry_schemas import (
+    LenderIn,
+    LenderOut,
+    LenderPatch,
+    LendersOut,
+    WebhookIn,
+    WebhookOut,
+    WebhookSecretOut,
+)
+from dashboards.summaries import count_rows
+from registry.audit import record_audit
+from registry.models import Lender
+from registry.ssrf import UnsafeUrl, check_webhook_url
+
+__all__ = ["router", "ROTATION_OVERLAP"]
+
+router = APIRouter(prefix="/lenders", tags=["lenders"])
+
+#: How long the previous secret stays valid after a rotation.
+ROTATION_OVERLAP = timedelta(hours=24)
+
+Admin = Annotated[Principal, Depends(require(ADMINS))]
+Editor = Annotated[Principal, Depends(require(EDITORS))]
+
+
+def _out(lender: Lender) -> LenderOut:
+    return LenderOut(id=lender.id, name=lender.name, organisation=lender.organisation,
+                     webhook_configured=lender.webhook_url is not None)
+
+
+@router.get("", response_model=LendersOut)
+def read_lenders(session: SessionDep, principal: PrincipalDep, organisation: str | None = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                 offset: Annotated[int, Query(ge=0)] = 0) -> LendersOut:
+    statement = in_scope(select(Lender).order_by(Lender.id), principal, Lender.id)
+    if organisation is not None:
+        statement = statement.where(Lender.organisation == organisation)
+    rows = session.scalars(statement.limit(limit).offset(offset))
+    return LendersOut(data=[_out(x) for x in rows], count=count_rows(session, statement))
+
+
+@router.post("", response_model=LenderOut, status_code=status.HTTP_201_CREATED)
+def create_lender(body: LenderIn, session: SessionDep, principal: Admin) -> LenderOut:
+    if session.get(Lender, body.id) is not None:
+        raise Problem(409, f"lender {body.id!r} exists")
+    lender = Lender(**body.model_dump())
+    session.add(lender)
+    record_audit(session, principal.user_id, "lender.create", "lender", body.id, body.id,
+                 body.model_dump())
+    return _out(lender)
+
+
+@router.get("/{lender_id}", response_model=LenderOut)
+def read_lender(lender_id: str, session: SessionDep, principal: PrincipalDep) -> LenderOut:
+    return _out(visible_lender(session, principal, lender_id))
+
+
+@router.patch("/{lender_id}", response_model=LenderOut)
+def update_lender(lender_id: str, body: LenderPatch, session: SessionDep,
+                  principal: Admin) -> LenderOut:
+    lender = visible_lender(session, principal, lender_id)
+    changes = body.model_dump(exclude_unset=True)
+    for key, value in changes.items():
+        if value is None and key == "name":
+            raise Problem(422, "name cannot be empty")
+        setattr(lender, key, value)
+    record_audit(session, principal.user_id, "lender.update", "lender", lender_id, lender_id,
+                 changes)
+    return _out(lender)
+
+
+# -- webhook endpoint -----------------------------------------------------------------------
+
+
+def _webhook_out(lender: Lender) -> WebhookOut:
+    until = lender.webhook_previous_until
+    if until is not None and until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)
+    return WebhookOut(lender_id=lender.id, url=lender.webhook_url, rotating_until=until)
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@router.get("/{lender_id}/webhook", response_model=WebhookOut)
+def read_webhook(lender_id: str, session: SessionDep, principal: PrincipalDep) -> WebhookOut:
+    return _webhook_out(visible_lender(session, principal, lender_id))
+
+
+@router.put("/{lender_id}/webhook", response_model=WebhookOut)
+def set_webhook(lender_id: str, body: WebhookIn, session: SessionDep, principal: Editor,
+                settings: SettingsDep) -> WebhookOut | WebhookSecretOut:
+    """Set the URL; the first time, a secret is generated and returned once."""
+    lender = visible_lender(session, principal, lender_id)
+    try:
+        url = check_webhook_url(body.url, allow_private=settings.webhook_allow_private)
+    except UnsafeUrl as exc:
+        raise Problem(422, str(exc), errors=[{"loc": ["body", "url"], "msg": str(exc),
+                                              "type": "unsafe_url"}]) from None
+    lender.webhook_url = url
+    record_audit(session, principal.user_id, "webhook.set", "lender", lender_id, lender_id,
+                 {"host": _host(url)})
+    if lender.webhook_secret is None:
+        lender.webhook_secret = new_webhook_secret()
+        return WebhookSecretOut(**_webhook_out(lender).model_dump(), secret=lender.webhook_secret)
+    return _webhook_out(lender)
+
+
+@router.post("/{lender_id}/webhook/rotate", response_model=WebhookSecretOut)
+def rotate_webhook_secret(lender_id: str, session: SessionDep,
+                          principal: Editor) -> WebhookSecretOut:
+    """A new secret; the old one keeps signing too for ``ROTATION_OVERLAP``."""
+    lender = visible_lender(session, principal, lender_id)
+    if lender.webhook_url is None:
+        raise Problem(409, "set the webhook URL first (PUT .../webhook)")
+    lender.webhook_previous_secret = lender.webhook_secret
+    lender.webhook_previous_until = datetime.now(UTC) + ROTATION_OVERLAP
+    lender.webhook_secret = new_webhook_secret()
+    record_audit(session, principal.user_id, "webhook.rotate", "lender", lender_id, lender_id)
+    return WebhookSecretOut(**_webhook_out(lender).model_dump(), secret=lender.webhook_secret)
+
+
+@router.delete("/{lender_id}/webhook", status_code=status.HTTP_204_NO_CONTENT)
+def delete_webhook(lender_id: str, session: SessionDep, principal: Editor) -> None:
+    lender = visible_lender(session, principal, lender_id)
+    lender.webhook_url = lender.webhook_secret = lender.webhook_previous_secret = None
+    lender.webhook_previous_until = None
+    record_audit(session, principal.user_id, "webhook.delete", "lender", lender_id, lender_id)
+
+
+def _host(url: str) -> str:
+    # The audit log gets the host only: a URL's path or query may carry a lender's token.
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname or ""

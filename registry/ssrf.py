@@ -1,0 +1,87 @@
+"""Webhook targets: an http(s) URL whose host is a public address, unless allowed.
+
+A lender's webhook URL is fetched by the platform, so a URL pointing at
+loopback, a private network, link-local (cloud metadata at 169.254.169.254)
+or other reserved space would let a lender make the platform call inside its
+own network (server-side request forgery). Names are resolved and every
+address must be public; delivery checks again, since DNS can change.
+
+>>> check_webhook_url("https://127.0.0.1/hook", allow_private=False)
+Traceback (most recent call last):
+...
+registry.ssrf.UnsafeUrl: webhook host 127.0.0.1 is a loopback address; ...
+>>> check_webhook_url("http://127.0.0.1:8765/hook", allow_private=True)
+'http://127.0.0.1:8765/hook'
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+__all__ = ["UnsafeUrl", "check_webhook_url", "MAX_URL_LENGTH"]
+
+MAX_URL_LENGTH = 2000
+
+Resolver = Callable[[str], list[str]]
+
+
+class UnsafeUrl(ValueError):
+    """The URL is malformed or points where the platform must not send requests."""
+
+
+def _resolve(host: str) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise UnsafeUrl(f"webhook host {host} does not resolve ({exc})") from None
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def check_webhook_url(url: str, *, allow_private: bool, resolve: Resolver = _resolve) -> str:
+    """``url`` if it is a safe webhook target, else ``UnsafeUrl`` saying why."""
+    if len(url) > MAX_URL_LENGTH:
+        raise UnsafeUrl(f"webhook URL is longer than {MAX_URL_LENGTH} characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeUrl(f"webhook URL is malformed: {exc}") from None
+    if parts.scheme not in ("https", "http"):
+        raise UnsafeUrl("webhook URL must start with https:// (or http://)")
+    if not parts.hostname:
+        raise UnsafeUrl("webhook URL has no host")
+    if parts.username or parts.password:
+        raise UnsafeUrl("webhook URL must not carry credentials; the signature authenticates")
+    del port
+    if allow_private:
+        return url
+    for address in _addresses(parts.hostname, resolve):
+        _check_address(parts.hostname, address)
+    return url
+
+
+def _addresses(host: str, resolve: Resolver) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    found = resolve(host)
+    if not found:
+        raise UnsafeUrl(f"webhook host {host} does not resolve")
+    return [ipaddress.ip_address(a.split("%")[0]) for a in found]
+
+
+def _check_address(host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    for label, bad in (("loopback", address.is_loopback), ("link-local", address.is_link_local),
+                       ("private", address.is_private), ("multicast", address.is_multicast),
+                       ("reserved", address.is_reserved or address.is_unspecified
+                        or not address.is_global)):
+        if bad:
+            shown = host if host == str(address) else f"{host} ({address})"
+            raise UnsafeUrl(f"webhook host {shown} is a {label} address; the platform does "
+                            "not call private networks (CW_WEBHOOK_ALLOW_PRIVATE=1 allows it)")
