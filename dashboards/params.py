@@ -17,8 +17,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Query
 
 __all__ = [
+    "Limit",
+    "Offset",
     "BadParameter",
     "Window",
     "parse_time_ms",
@@ -32,6 +37,10 @@ _DAY_MS = 86_400_000
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": _DAY_MS, "w": 7 * _DAY_MS}
 _EVERY = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?")
 _MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+#: Paging of every list: a bounded offset, so no database is asked for row 2**63.
+Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")]
 
 
 class BadParameter(ValueError):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 from sqlalchemy import select
 
 from dashboards.auth import ALERT_ACTORS, Principal, PrincipalDep, require
 from dashboards.deps import SessionDep
 from dashboards.lookups import visible_alert
+from dashboards.params import Limit, Offset
 from dashboards.registry_schemas import AlertActionIn, AlertEventOut
 from dashboards.schemas import AlertPublic, AlertsPublic
 from dashboards.summaries import alert_summaries, count_rows, select_alerts
@@ -33,8 +34,8 @@ def read_alerts(
     asset_id: str | None = None,
     loan_id: str | None = None,
     lender_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> AlertsPublic:
     statement = select_alerts(status=None if status == "all" else status,
                               kind=kind.value if kind is not None else None,

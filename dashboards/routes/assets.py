@@ -10,6 +10,8 @@ from dashboards.auth import PrincipalDep
 from dashboards.deps import NowMsDep, SessionDep, StoreDep
 from dashboards.params import (
     BadParameter,
+    Limit,
+    Offset,
     Window,
     iso_ms,
     parse_every_ms,
@@ -37,8 +39,6 @@ MAX_POINTS = 10_000
 MAX_SPAN_DAYS = 400
 _DAY_MS = 86_400_000
 
-Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
-Offset = Annotated[int, Query(ge=0, description="rows to skip")]
 
 
 @router.get("", response_model=AssetsPublic)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 from sqlalchemy import select
 
 from dashboards.auth import EDITORS, Principal, PrincipalDep, require
 from dashboards.deps import SessionDep
 from dashboards.lookups import in_scope, visible_borrower, visible_lender
+from dashboards.params import Limit, Offset
 from dashboards.problems import Problem
 from dashboards.registry_schemas import BorrowerIn, BorrowerOut, BorrowerPatch, BorrowersOut
 from dashboards.summaries import count_rows
@@ -29,8 +30,8 @@ def _out(row: Borrower) -> BorrowerOut:
 
 @router.get("", response_model=BorrowersOut)
 def read_borrowers(session: SessionDep, principal: PrincipalDep, lender_id: str | None = None,
-                   name: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> BorrowersOut:
+                   name: str | None = None, limit: Limit = 100,
+                   offset: Offset = 0) -> BorrowersOut:
     statement = in_scope(select(Borrower).order_by(Borrower.id), principal, Borrower.lender_id)
     if lender_id is not None:
         statement = statement.where(Borrower.lender_id == lender_id)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 from sqlalchemy import select
 
 from dashboards.auth import PROVISIONERS, Principal, PrincipalDep, require
 from dashboards.deps import RegistryDep, SessionDep, SettingsDep
 from dashboards.lookups import in_scope, visible_asset, visible_device
+from dashboards.params import Limit, Offset
 from dashboards.problems import Problem
 from dashboards.registry_schemas import DeviceCredentials, DeviceIn, DeviceOut, DevicesOut
 from dashboards.summaries import count_rows
@@ -37,8 +38,8 @@ def _out(device: Device, lender_id: str) -> DeviceOut:
 
 @router.get("", response_model=DevicesOut)
 def read_devices(session: SessionDep, principal: PrincipalDep, asset_id: str | None = None,
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> DevicesOut:
+                 limit: Limit = 100,
+                 offset: Offset = 0) -> DevicesOut:
     statement = in_scope(select(Device, Loan.lender_id).join(Asset, Device.asset_id == Asset.id)
                          .join(Loan, Asset.loan_id == Loan.id).order_by(Device.id),
                          principal, Loan.lender_id)

@@ -12,12 +12,13 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 from sqlalchemy import select
 
 from dashboards.auth import ADMINS, EDITORS, Principal, PrincipalDep, require
 from dashboards.deps import SessionDep, SettingsDep
 from dashboards.lookups import in_scope, visible_lender
+from dashboards.params import Limit, Offset
 from dashboards.problems import Problem
 from dashboards.registry_schemas import (
     LenderIn,
@@ -51,8 +52,8 @@ def _out(lender: Lender) -> LenderOut:
 
 @router.get("", response_model=LendersOut)
 def read_lenders(session: SessionDep, principal: PrincipalDep, organisation: str | None = None,
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> LendersOut:
+                 limit: Limit = 100,
+                 offset: Offset = 0) -> LendersOut:
     statement = in_scope(select(Lender).order_by(Lender.id), principal, Lender.id)
     if organisation is not None:
         statement = statement.where(Lender.organisation == organisation)

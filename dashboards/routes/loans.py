@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboards.auth import EDITORS, Principal, PrincipalDep, require
 from dashboards.deps import SessionDep, StoreDep
 from dashboards.lookups import visible_borrower, visible_lender, visible_loan
-from dashboards.params import iso_ms
+from dashboards.params import Limit, Offset, iso_ms
 from dashboards.problems import Problem
 from dashboards.registry_schemas import LoanIn, LoanPatch
 from dashboards.schemas import LoanDetail, LoanPublic, LoansPublic, WarningChangePublic
@@ -39,8 +39,8 @@ def read_loans(
     principal: PrincipalDep,
     lender_id: str | None = None,
     warning_level: WarningLevel | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> LoansPublic:
     """Loans, most severe warning level first."""
     statement = select_loans(lender_id=lender_id,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 from sqlalchemy import select
 
 from dashboards.auth import ADMINS, Principal, PrincipalDep, not_found, require
 from dashboards.deps import SessionDep
 from dashboards.lookups import in_scope, visible_lender
+from dashboards.params import Limit, Offset
 from dashboards.problems import Problem
 from dashboards.registry_schemas import (
     AuditOut,
@@ -32,8 +33,6 @@ router = APIRouter(prefix="/users", tags=["users"])
 audit_router = APIRouter(prefix="/audit", tags=["audit"])
 
 Admin = Annotated[Principal, Depends(require(ADMINS))]
-Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _out(user: User) -> UserOut:
