@@ -1,0 +1,228 @@
+"""Ingest drain capacity against real Mosquitto and InfluxDB, side by side with a naive baseline.
+
+Run: ``PYTHONPATH=. .venv/bin/python benchmarks/bench_ingest.py [--messages 300000] [--runs 3]``
+
+For each run and each configuration, a backlog of ``--messages`` QoS 1
+messages is published (by several C ``mosquitto_pub`` processes) into the
+configuration's persistent session(s) while its consumer is offline; then
+the consumer processes are started and the clock runs from the first point in
+InfluxDB until all are there (one fresh database per drain). Configurations:
+
+- ``naive``: benchmarks/naive_subscriber.py (auto-ack, batched writes, no durability)
+- ``ingest x1``: ``collateral ingest``, one process, persistent MQTT 3.1.1 session
+- ``ingest x2``: two processes in one MQTT 5 shared subscription
+- ``ingest x1, 50/msg``: the same readings packed 50 to a message
+
+Medians over the runs; CPU is user+system of the consumer processes per
+1,000 readings. The broker runs in memory (persistence off), sized like
+deploy/mosquitto.conf.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from registry import Registry, import_fleet
+from tests.servers import InfluxHandle, MosquittoHandle, start_influxd, start_mosquitto
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVICES = 100
+BROKER_CONF = ("max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 1000\n"
+               "persistence false\n")
+T0 = int(time.time() * 1000) - 10 * 24 * 3600 * 1000  # ten days ago: every ts distinct
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    workers: int  # 0: the naive subscriber
+    per_message: int = 1
+
+
+CONFIGS = [Config("naive", 0), Config("ingest x1", 1), Config("ingest x2", 2),
+           Config("ingest x1, 50/msg", 1, 50)]
+
+
+def fleet() -> dict[str, object]:
+    assets = [{"id": f"asset-{i:03d}", "kind": "truck", "name": f"T{i}", "loan_id": "loan-1",
+               "site": {"lat": 31.2, "lon": 121.4, "radius_m": 500}, "cadence_s": 60,
+               "device_id": f"dev-{i:03d}"} for i in range(DEVICES)]
+    return {"version": 1, "lenders": [{"id": "lender-1", "name": "L",
+                                       "webhook_url": "http://127.0.0.1:9/x",
+                                       "webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}],
+            "loans": [{"id": "loan-1", "lender_id": "lender-1", "borrower": "B"}],
+            "assets": assets}
+
+
+def reading(seq: int) -> dict[str, object]:
+    return {"seq": seq, "ts_ms": T0 + seq * 1000, "lat": 31.2 + seq % 97 * 1e-5,
+            "lon": 121.4 - seq % 89 * 1e-5, "speed_kmh": float(seq % 60), "heading_deg": 90.0,
+            "gnss_fix": 3, "hdop": 0.9, "sats": 11, "ignition": seq % 2 == 0,
+            "battery_v": 12.6, "ext_power": True, "tamper": False}
+
+
+def device_lines(device: int, readings: int, per_message: int) -> bytes:
+    out = []
+    for first in range(1, readings + 1, per_message):
+        batch = [reading(s) for s in range(first, min(first + per_message, readings + 1))]
+        out.append(json.dumps({"v": 1, "device_id": f"dev-{device:03d}", "readings": batch},
+                              separators=(",", ":")))
+    return ("\n".join(out) + "\n").encode()
+
+
+def open_sessions(broker: MosquittoHandle, config: Config, tag: str) -> list[str]:
+    """Create the consumer's persistent session(s) and leave them offline."""
+    ids = [f"{tag}-{i}" for i in range(max(1, config.workers))]
+    for client_id in ids:
+        v5 = config.workers == 2
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                             protocol=MQTTProtocolVersion.MQTTv5 if v5 else
+                             MQTTProtocolVersion.MQTTv311,
+                             **({} if v5 else {"clean_session": False}))  # type: ignore[arg-type]
+        if v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 3600
+            client.connect(broker.host, broker.port, clean_start=False, properties=props)
+            topic = f"$share/{tag}/telemetry/#"
+        else:
+            client.connect(broker.host, broker.port)
+            topic = "telemetry/#"
+        client.loop_start()
+        client.subscribe(topic, qos=1)[1]
+        time.sleep(0.3)
+        client.disconnect()
+        client.loop_stop()
+    return ids
+
+
+def preload(broker: MosquittoHandle, total: int, per_message: int) -> float:
+    """Publish ``total`` readings from DEVICES devices with mosquitto_pub, 16 at a time."""
+    started = time.perf_counter()
+    per_device = total // DEVICES
+    pending = list(range(DEVICES))
+    running: list[subprocess.Popen[bytes]] = []
+    while pending or running:
+        while pending and len(running) < 16:
+            d = pending.pop()
+            proc = subprocess.Popen(["mosquitto_pub", "-h", broker.host, "-p", str(broker.port),
+                                     "-q", "1", "-l", "-t", f"telemetry/dev-{d:03d}"],
+                                    stdin=subprocess.PIPE)
+            assert proc.stdin is not None
+            proc.stdin.write(device_lines(d, per_device, per_message))
+            proc.stdin.close()
+            running.append(proc)
+        for proc in running[:]:
+            if proc.poll() is not None:
+                running.remove(proc)
+        time.sleep(0.01)
+    return time.perf_counter() - started
+
+
+def count(influx: InfluxHandle, db: str) -> int:
+    r = httpx.get(f"{influx.http_url}/query",
+                  params={"db": db, "q": 'SELECT COUNT("seq") FROM "telemetry"'}, timeout=30)
+    series = r.json()["results"][0].get("series")
+    return int(series[0]["values"][0][1]) if series else 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drain(broker: MosquittoHandle, influx: InfluxHandle, work: Path, config: Config,
+          ids: list[str], tag: str, total: int) -> dict[str, float]:
+    db = f"bench_{uuid.uuid4().hex[:8]}"
+    httpx.post(f"{influx.http_url}/query", params={"q": f"CREATE DATABASE {db}"})
+    env = {**os.environ, "CW_BROKER_URL": broker.url,
+           "CW_STORE_URL": f"influxdb://{influx.host}:{influx.port}/{db}",
+           "CW_REGISTRY_URL": f"sqlite:///{work}/registry.db", "CW_DATA_DIR": str(work / tag),
+           "CW_LOG_LEVEL": "WARNING"}
+    if config.workers == 0:
+        argvs = [[sys.executable, str(ROOT / "benchmarks/naive_subscriber.py"), broker.host,
+                  str(broker.port), ids[0], influx.http_url, db]]
+    else:
+        share = ["--share-group", tag] if config.workers == 2 else []
+        argvs = [[sys.executable, "-m", "collateral.cli", "ingest", "--client-id", cid, *share]
+                 for cid in ids]
+    if os.environ.get("BENCH_PROFILE"):  # py-spy collapsed stacks, for finding where time goes
+        argvs = [[str(Path(sys.executable).parent / "py-spy"), "record", "-r", "250", "-f", "raw",
+                  "-o", f"{os.environ['BENCH_PROFILE']}-{tag}-{i}.txt", "--", *a]
+                 for i, a in enumerate(argvs)]
+    log = (work / f"{tag}.log").open("ab")
+    procs = [subprocess.Popen(a, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+             for a in argvs]
+    first_t, first_n, n = 0.0, 0, 0
+    deadline = time.monotonic() + 600
+    while n < total and time.monotonic() < deadline:
+        time.sleep(0.25)
+        n = count(influx, db)
+        if n and not first_t:
+            first_t, first_n = time.perf_counter(), n
+    elapsed = time.perf_counter() - first_t
+    cpu = sum(cpu_seconds(p.pid) for p in procs)
+    for p in procs:  # py-spy writes its profile on SIGINT
+        p.send_signal(signal.SIGINT if os.environ.get("BENCH_PROFILE") else signal.SIGTERM)
+    for p in procs:
+        p.wait(60)
+    log.close()
+    time.sleep(1.0)
+    final = count(influx, db)
+    return {"rate": (total - first_n) / elapsed if n >= total else 0.0, "stored": final,
+            "cpu_ms_per_1k": cpu / total * 1000 * 1000, "elapsed": elapsed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=300_000, help="readings per drain")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", nargs="*", help="configuration names to run")
+    args = parser.parse_args()
+    configs = [c for c in CONFIGS if not args.only or c.name in args.only]
+    results: dict[str, list[dict[str, float]]] = {c.name: [] for c in configs}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        registry = Registry(f"sqlite:///{work}/registry.db")
+        import_fleet(registry, fleet())
+        registry.close()
+        with start_mosquitto(work / "mq", BROKER_CONF) as broker, \
+                start_influxd(work / "influx") as influx:
+            for run in range(args.runs):
+                for config in configs:
+                    tag = f"b{run}{configs.index(config)}{uuid.uuid4().hex[:4]}"
+                    ids = open_sessions(broker, config, tag)
+                    pub_s = preload(broker, args.messages, config.per_message)
+                    result = drain(broker, influx, work, config, ids, tag, args.messages)
+                    results[config.name].append(result)
+                    print(f"run {run + 1} {config.name:18s} preload {pub_s:5.1f} s  "
+                          f"{result['rate']:8.0f} readings/s  stored {result['stored']:.0f}  "
+                          f"cpu {result['cpu_ms_per_1k']:.0f} ms/1k  "
+                          f"load {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"\n| consumer | readings/s (median of {args.runs}) | runs | ms CPU / 1,000 readings |")
+    print("| --- | ---: | --- | ---: |")
+    for name, runs in results.items():
+        rates = [r["rate"] for r in runs]
+        print(f"| {name} | {statistics.median(rates):,.0f} | "
+              f"{', '.join(f'{x:,.0f}' for x in rates)} | "
+              f"{statistics.median(r['cpu_ms_per_1k'] for r in runs):.0f} |")
+
+
+if __name__ == "__main__":
+    main()
