@@ -109,7 +109,9 @@ class Rig:
             series = r.json()["results"][0].get("series")
         except (httpx.HTTPError, KeyError, ValueError):
             return (-1, -1)
-        return (int(series[0]["values"][0][1]), int(series[0]["values"][0][2])) if series else (0, 0)
+        if not series:
+            return (0, 0)
+        return int(series[0]["values"][0][1]), int(series[0]["values"][0][2])
 
     def assert_exactly_once(self) -> None:
         try:
