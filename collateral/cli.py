@@ -53,7 +53,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(),
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    for noisy in ("amqtt", "transitions", "httpx", "uvicorn.access"):
+    for noisy in ("amqtt", "transitions", "httpx", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -212,7 +212,7 @@ def _cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
                              MonitorConfig(client_id=args.client_id, partitions=parts,
                                            total_partitions=settings.partitions))
     service.start()
-    dispatcher = WebhookDispatcher(registry)
+    dispatcher = WebhookDispatcher(registry, allow_private=settings.webhook_allow_private)
     dispatcher.run_forever(stop)
     service.stop()
     return 0

@@ -79,7 +79,8 @@ class Platform:
         self.monitor = MonitorService(endpoint, self.registry,
                                       MonitorConfig(total_partitions=self.settings.partitions))
         self.monitor.start()
-        self.dispatcher = WebhookDispatcher(self.registry)
+        self.dispatcher = WebhookDispatcher(
+            self.registry, allow_private=self.settings.webhook_allow_private)
         self._spawn("webhooks", lambda: self.dispatcher.run_forever(self._stop_dispatch)
                     if self.dispatcher else None)
         self._start_api()

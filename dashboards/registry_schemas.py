@@ -209,7 +209,7 @@ class WebhookOut(BaseModel):
 
 
 class WebhookSecretOut(WebhookOut):
-    secret: str = Field(description="whsec_...; shown once")
+    secret: str | None = Field(description="whsec_...; shown once, when generated, else null")
 
 
 class AuditOut(BaseModel):

@@ -45,13 +45,20 @@ def verdict_for_status(status: int) -> Verdict:
     return Verdict.FAILED
 
 
-def signed_headers(event_id: str, payload: str, secret: str, sent_at: datetime) -> dict[str, str]:
-    """Standard Webhooks headers for one attempt; raises ``ValueError`` for a bad secret."""
+def signed_headers(event_id: str, payload: str, secret: str, sent_at: datetime,
+                   previous_secret: str | None = None) -> dict[str, str]:
+    """Standard Webhooks headers for one attempt; raises ``ValueError`` for a bad secret.
+
+    During a secret rotation the old secret signs too: the spec's header holds a
+    space-separated list, and a receiver accepts any signature it can verify.
+    """
     sent_at = as_utc(sent_at).replace(microsecond=0)
+    signatures = [Webhook(s).sign(event_id, sent_at, payload)
+                  for s in (secret, previous_secret) if s]
     return {
         "webhook-id": event_id,
         "webhook-timestamp": str(int(sent_at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(event_id, sent_at, payload),
+        "webhook-signature": " ".join(signatures),
         "content-type": "application/json",
     }
 

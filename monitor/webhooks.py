@@ -30,6 +30,7 @@ from monitor.outbox import as_utc
 from monitor.webhook_protocol import Verdict, retry_after_s, signed_headers, verdict_for_status
 from registry import Registry
 from registry.models import Lender, OutboxEvent
+from registry.ssrf import UnsafeUrl, check_webhook_url
 
 __all__ = ["DispatchResult", "WebhookDispatcher"]
 
@@ -77,6 +78,7 @@ class _Job:
     attempts: int  # made before this one
     url: str | None
     secret: str | None
+    previous_secret: str | None = None  # still signing during a rotation
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +118,12 @@ class WebhookDispatcher:
         jitter: float = 0.2,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] | None = None,
+        allow_private: bool = True,
     ) -> None:
         _check_settings(timeout_s, max_attempts, batch, per_lender, jitter)
         self.registry = registry
+        # Checked again at delivery: a name can resolve elsewhere than when it was set.
+        self.allow_private = allow_private
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
         self.backoff_base_s = backoff_base_s
@@ -201,10 +206,10 @@ class WebhookDispatcher:
         with self.registry.session() as session:
             candidates = session.execute(_due_events(now, self.batch, self.per_lender)).all()
             claimed = [c for c in candidates if _take(session, c.id, now, lease_until)]
-            endpoints = _endpoints(session, {c.lender_id for c in claimed})
+            endpoints = _endpoints(session, {c.lender_id for c in claimed}, now)
         return [
             _Job(c.id, c.event_id, c.lender_id, c.payload, c.attempts,
-                 *endpoints.get(c.lender_id, (None, None)))
+                 *endpoints.get(c.lender_id, (None, None, None)))
             for c in claimed
         ]
 
@@ -230,7 +235,12 @@ class WebhookDispatcher:
             missing = "webhook_url" if not job.url else "webhook_secret"
             return _Outcome(job, Verdict.FAILED, False, error=f"lender has no {missing}")
         try:
-            headers = signed_headers(job.event_id, job.payload, job.secret, self._clock())
+            check_webhook_url(job.url, allow_private=self.allow_private)
+        except UnsafeUrl as exc:
+            return _Outcome(job, Verdict.FAILED, False, error=f"unsafe target: {exc}")
+        try:
+            headers = signed_headers(job.event_id, job.payload, job.secret, self._clock(),
+                                     job.previous_secret)
         except (ValueError, EmptyWebhookSecretError):
             return _Outcome(job, Verdict.FAILED, False,
                             error="lender's webhook_secret is not a whsec_ base64 key")
@@ -334,12 +344,22 @@ def _take(session: Session, row_id: int, now: datetime, lease_until: datetime) -
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def _endpoints(session: Session, lender_ids: set[str]) -> dict[str, tuple[str | None, str | None]]:
+Endpoint = tuple[str | None, str | None, str | None]  # url, secret, previous secret
+
+
+def _endpoints(session: Session, lender_ids: set[str], now: datetime) -> dict[str, Endpoint]:
     if not lender_ids:
         return {}
-    rows = session.execute(select(Lender.id, Lender.webhook_url, Lender.webhook_secret)
+    rows = session.execute(select(Lender.id, Lender.webhook_url, Lender.webhook_secret,
+                                  Lender.webhook_previous_secret, Lender.webhook_previous_until)
                            .where(Lender.id.in_(lender_ids))).all()
-    return {row.id: (row.webhook_url, row.webhook_secret) for row in rows}
+    return {row.id: (row.webhook_url, row.webhook_secret,
+                     row.webhook_previous_secret if _still(row.webhook_previous_until, now)
+                     else None) for row in rows}
+
+
+def _still(until: datetime | None, now: datetime) -> bool:
+    return until is not None and as_utc(until) > now
 
 
 def _response_outcome(job: _Job, response: httpx.Response) -> _Outcome:

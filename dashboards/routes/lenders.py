@@ -111,9 +111,9 @@ def read_webhook(lender_id: str, session: SessionDep, principal: PrincipalDep) -
     return _webhook_out(visible_lender(session, principal, lender_id))
 
 
-@router.put("/{lender_id}/webhook", response_model=WebhookOut)
+@router.put("/{lender_id}/webhook", response_model=WebhookSecretOut)
 def set_webhook(lender_id: str, body: WebhookIn, session: SessionDep, principal: Editor,
-                settings: SettingsDep) -> WebhookOut | WebhookSecretOut:
+                settings: SettingsDep) -> WebhookSecretOut:
     """Set the URL; the first time, a secret is generated and returned once."""
     lender = visible_lender(session, principal, lender_id)
     try:
@@ -124,10 +124,10 @@ def set_webhook(lender_id: str, body: WebhookIn, session: SessionDep, principal:
     lender.webhook_url = url
     record_audit(session, principal.user_id, "webhook.set", "lender", lender_id, lender_id,
                  {"host": _host(url)})
-    if lender.webhook_secret is None:
-        lender.webhook_secret = new_webhook_secret()
-        return WebhookSecretOut(**_webhook_out(lender).model_dump(), secret=lender.webhook_secret)
-    return _webhook_out(lender)
+    if lender.webhook_secret is not None:
+        return WebhookSecretOut(**_webhook_out(lender).model_dump(), secret=None)
+    lender.webhook_secret = new_webhook_secret()
+    return WebhookSecretOut(**_webhook_out(lender).model_dump(), secret=lender.webhook_secret)
 
 
 @router.post("/{lender_id}/webhook/rotate", response_model=WebhookSecretOut)
