@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, status
 from sqlalchemy import select
 
 from dashboards.auth import EDITORS, Principal, PrincipalDep, require
+from dashboards.changes import add_new, apply_patch
 from dashboards.deps import SessionDep
 from dashboards.lookups import in_scope, visible_borrower, visible_lender
 from dashboards.params import Limit, Offset
-from dashboards.problems import Problem
 from dashboards.registry_schemas import BorrowerIn, BorrowerOut, BorrowerPatch, BorrowersOut
 from dashboards.summaries import count_rows
 from registry.access import Borrower
@@ -44,10 +44,7 @@ def read_borrowers(session: SessionDep, principal: PrincipalDep, lender_id: str 
 @router.post("", response_model=BorrowerOut, status_code=status.HTTP_201_CREATED)
 def create_borrower(body: BorrowerIn, session: SessionDep, principal: Editor) -> BorrowerOut:
     visible_lender(session, principal, body.lender_id)
-    if session.get(Borrower, body.id) is not None:
-        raise Problem(409, f"borrower {body.id!r} exists")
-    row = Borrower(**body.model_dump())
-    session.add(row)
+    row = add_new(session, Borrower(**body.model_dump()), body.id, "borrower")
     record_audit(session, principal.user_id, "borrower.create", "borrower", body.id,
                  body.lender_id, body.model_dump())
     return _out(row)
@@ -62,11 +59,7 @@ def read_borrower(borrower_id: str, session: SessionDep, principal: PrincipalDep
 def update_borrower(borrower_id: str, body: BorrowerPatch, session: SessionDep,
                     principal: Editor) -> BorrowerOut:
     row = visible_borrower(session, principal, borrower_id)
-    changes = body.model_dump(exclude_unset=True)
-    if changes.get("name", "") is None:
-        raise Problem(422, "name cannot be empty")
-    for key, value in changes.items():
-        setattr(row, key, value)
+    changes = apply_patch(row, body.model_dump(exclude_unset=True), ("name",))
     record_audit(session, principal.user_id, "borrower.update", "borrower", borrower_id,
                  row.lender_id, changes)
     return _out(row)

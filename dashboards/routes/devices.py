@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, status
 from sqlalchemy import select
 
 from dashboards.auth import PROVISIONERS, Principal, PrincipalDep, require
+from dashboards.changes import add_new
 from dashboards.deps import RegistryDep, SessionDep, SettingsDep
 from dashboards.lookups import in_scope, visible_asset, visible_device
 from dashboards.params import Limit, Offset
-from dashboards.problems import Problem
 from dashboards.registry_schemas import DeviceCredentials, DeviceIn, DeviceOut, DevicesOut
 from dashboards.summaries import count_rows
 from registry import Registry
@@ -62,11 +62,9 @@ def create_device(body: DeviceIn, registry: RegistryDep, principal: Provisioner,
     password = new_password()
     with registry.session() as session:
         _, lender_id = visible_asset(session, principal, body.asset_id)
-        if session.get(Device, body.id) is not None:
-            raise Problem(409, f"device {body.id!r} exists")
-        device = Device(id=body.id, asset_id=body.asset_id,
-                        mqtt_password_hash=hash_password(password))
-        session.add(device)
+        device = add_new(session, Device(id=body.id, asset_id=body.asset_id,
+                                         mqtt_password_hash=hash_password(password)),
+                         body.id, "device")
         record_audit(session, principal.user_id, "device.create", "device", body.id, lender_id,
                      {"asset_id": body.asset_id})
         out = _out(device, lender_id)

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, status
 from sqlalchemy import select
 
 from dashboards.auth import ADMINS, EDITORS, Principal, PrincipalDep, require
+from dashboards.changes import add_new, apply_patch
 from dashboards.deps import SessionDep, SettingsDep
 from dashboards.lookups import in_scope, visible_lender
 from dashboards.params import Limit, Offset
@@ -63,10 +64,7 @@ def read_lenders(session: SessionDep, principal: PrincipalDep, organisation: str
 
 @router.post("", response_model=LenderOut, status_code=status.HTTP_201_CREATED)
 def create_lender(body: LenderIn, session: SessionDep, principal: Admin) -> LenderOut:
-    if session.get(Lender, body.id) is not None:
-        raise Problem(409, f"lender {body.id!r} exists")
-    lender = Lender(**body.model_dump())
-    session.add(lender)
+    lender = add_new(session, Lender(**body.model_dump()), body.id, "lender")
     record_audit(session, principal.user_id, "lender.create", "lender", body.id, body.id,
                  body.model_dump())
     return _out(lender)
@@ -81,11 +79,7 @@ def read_lender(lender_id: str, session: SessionDep, principal: PrincipalDep) ->
 def update_lender(lender_id: str, body: LenderPatch, session: SessionDep,
                   principal: Admin) -> LenderOut:
     lender = visible_lender(session, principal, lender_id)
-    changes = body.model_dump(exclude_unset=True)
-    for key, value in changes.items():
-        if value is None and key == "name":
-            raise Problem(422, "name cannot be empty")
-        setattr(lender, key, value)
+    changes = apply_patch(lender, body.model_dump(exclude_unset=True), ("name",))
     record_audit(session, principal.user_id, "lender.update", "lender", lender_id, lender_id,
                  changes)
     return _out(lender)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboards.auth import EDITORS, Principal, PrincipalDep, require
+from dashboards.changes import add_new, apply_patch
 from dashboards.deps import SessionDep, StoreDep
 from dashboards.lookups import visible_borrower, visible_lender, visible_loan
 from dashboards.params import Limit, Offset, iso_ms
@@ -85,9 +86,7 @@ def _summary(session: Session, loan_id: str) -> LoanPublic:
 def create_loan(body: LoanIn, session: SessionDep, principal: Editor) -> LoanPublic:
     visible_lender(session, principal, body.lender_id)
     _check_borrower(session, principal, body.borrower_id, body.lender_id)
-    if session.get(Loan, body.id) is not None:
-        raise Problem(409, f"loan {body.id!r} exists")
-    session.add(Loan(**body.model_dump()))
+    add_new(session, Loan(**body.model_dump()), body.id, "loan")
     session.flush()
     record_audit(session, principal.user_id, "loan.create", "loan", body.id, body.lender_id,
                  body.model_dump())
@@ -99,11 +98,8 @@ def update_loan(loan_id: str, body: LoanPatch, session: SessionDep,
                 principal: Editor) -> LoanPublic:
     loan = visible_loan(session, principal, loan_id)
     changes = body.model_dump(exclude_unset=True)
-    if changes.get("borrower", "") is None:
-        raise Problem(422, "borrower cannot be empty")
     _check_borrower(session, principal, changes.get("borrower_id"), loan.lender_id)
-    for key, value in changes.items():
-        setattr(loan, key, value)
+    apply_patch(loan, changes, ("borrower",))
     session.flush()
     record_audit(session, principal.user_id, "loan.update", "loan", loan_id, loan.lender_id,
                  changes)

@@ -12,9 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, status
 
 from dashboards.auth import EDITORS, Principal, PrincipalDep, require
+from dashboards.changes import add_new, apply_patch
 from dashboards.deps import SessionDep
 from dashboards.lookups import visible_asset, visible_loan
-from dashboards.problems import Problem
 from dashboards.registry_schemas import AssetIn, AssetPatch, PledgeIn, PledgeOut
 from registry.audit import record_audit
 from registry.geo import feature_to_site, site_to_feature
@@ -48,10 +48,8 @@ def _pledge_values(pledge: PledgeIn) -> dict[str, Any]:
 def create_asset(body: AssetIn, session: SessionDep, principal: Editor) -> PledgeOut:
     """Register an asset pledged to a loan, with its site; answers with the pledge."""
     loan = visible_loan(session, principal, body.loan_id)
-    if session.get(Asset, body.id) is not None:
-        raise Problem(409, f"asset {body.id!r} exists")
-    asset = Asset(**body.model_dump(exclude={"pledge"}), **_pledge_values(body.pledge))
-    session.add(asset)
+    asset = add_new(session, Asset(**body.model_dump(exclude={"pledge"}),
+                                   **_pledge_values(body.pledge)), body.id, "asset")
     record_audit(session, principal.user_id, "asset.create", "asset", body.id, loan.lender_id,
                  {"loan_id": body.loan_id, "kind": body.kind})
     return _pledge_out(asset)
@@ -61,11 +59,8 @@ def create_asset(body: AssetIn, session: SessionDep, principal: Editor) -> Pledg
 def update_asset(asset_id: str, body: AssetPatch, session: SessionDep,
                  principal: Editor) -> PledgeOut:
     asset, lender_id = visible_asset(session, principal, asset_id)
-    changes = body.model_dump(exclude_unset=True)
-    for key, value in changes.items():
-        if value is None:
-            raise Problem(422, f"{key} cannot be null")
-        setattr(asset, key, value)
+    changes = apply_patch(asset, body.model_dump(exclude_unset=True),
+                          ("name", "cadence_s", "idle_after_s"))
     record_audit(session, principal.user_id, "asset.update", "asset", asset_id, lender_id,
                  changes)
     return _pledge_out(asset)

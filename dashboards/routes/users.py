@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, status
 from sqlalchemy import select
 
 from dashboards.auth import ADMINS, Principal, PrincipalDep, not_found, require
+from dashboards.changes import add_new
 from dashboards.deps import SessionDep
 from dashboards.lookups import in_scope, visible_lender
 from dashboards.params import Limit, Offset
@@ -66,10 +67,8 @@ def create_user(body: UserIn, session: SessionDep, principal: Admin) -> UserOut:
         raise Problem(422, f"a {body.role.value} user needs a lender_id")
     if body.lender_id is not None:
         visible_lender(session, principal, body.lender_id)
-    if session.get(User, body.id) is not None:
-        raise Problem(409, f"user {body.id!r} exists")
-    user = User(**body.model_dump(), created_at=datetime.now(UTC))
-    session.add(user)
+    user = add_new(session, User(**body.model_dump(), created_at=datetime.now(UTC)), body.id,
+                   "user")
     record_audit(session, principal.user_id, "user.create", "user", body.id, body.lender_id,
                  {"role": body.role.value})
     return _out(user)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from dashboards.app import create_app
 from dashboards.deps import ApiOptions
 from ingest.store.embedded import EmbeddedStore
-from registry import Registry
+from registry import Registry, export_fleet
 from registry.access import Role
 from registry.models import Lender
 from tests.dashboards.conftest import WALL_MS, auth, make_token
@@ -180,3 +180,23 @@ def test_lists_page_and_filter(api: tuple[TestClient, Registry]) -> None:
     assert [x["id"] for x in first["data"] + second["data"]] == ["l1", "l2"]
     assert client.get("/api/devices?asset_id=truck-1").json()["data"][0]["id"] == "trk-1"
     assert client.get("/api/lenders?offset=10000001").status_code == 422
+
+
+@pytest.mark.parametrize(("method", "url", "body", "status", "why"), [
+    ("POST", "/api/lenders", {"id": "l1", "name": "Again"}, 409, "lender 'l1' exists"),
+    ("POST", "/api/loans", {"id": "n1", "lender_id": "l1", "borrower": "X"}, 409, "exists"),
+    ("POST", "/api/devices", {"id": "trk-1", "asset_id": "ship-1"}, 409, "device 'trk-1'"),
+    ("PATCH", "/api/lenders/l1", {"name": None}, 422, "name cannot be null"),
+    ("PATCH", "/api/loans/n1", {"borrower": None}, 422, "borrower cannot be null"),
+    ("PATCH", "/api/assets/truck-1", {"cadence_s": None}, 422, "cadence_s cannot be null"),
+    ("PATCH", "/api/loans/n1", {"colour": "red"}, 422, "colour"),
+    ("POST", "/api/users", {"id": "u", "name": "U", "role": "lender"}, 422, "needs a lender_id"),
+])
+def test_conflicts_and_bad_changes_are_refused_and_change_nothing(
+        api: tuple[TestClient, Registry], method: str, url: str, body: dict[str, Any],
+        status: int, why: str) -> None:
+    client, registry = api
+    before = export_fleet(registry)
+    response = client.request(method, url, json=body)
+    assert response.status_code == status and why in response.json()["detail"]
+    assert export_fleet(registry) == before
