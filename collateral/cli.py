@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from collateral import simulate_cmd
+from collateral import offline_cmd, simulate_cmd
 from collateral.settings import Settings
 
 __all__ = ["main"]
@@ -121,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     bro = command("broker", _cmd_broker, "rebuild Mosquitto's password file and ACL "
                                          "from the device registry and reload it")
     bro.add_argument("action", choices=["sync"])
+    offline_cmd.add_commands(command)  # backtest, score-series, evaluate (issue 5)
 
     dl = command("deadletters", _cmd_deadletters, "list dead letters, or replay them after a fix "
                                                   "(published again on their topic)")

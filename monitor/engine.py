@@ -75,6 +75,8 @@ class DetectionEngine:
         self._indexed = tuple(enumerate(self._detectors))
         self._raw = tuple((i, d) for i, d in self._indexed if getattr(d, "raw", False))
         self._filtered = tuple((i, d) for i, d in self._indexed if not getattr(d, "raw", False))
+        # Most detectors judge readings only; the clock task asks just the others.
+        self._tickers = tuple((i, d) for i, d in self._indexed if getattr(d, "ticks", True))
         self._filter = fix_filter or FixFilter()
         self._slot = len(self._detectors)  # the filter's state sits after the detectors'
         self._states: dict[str, list[Any]] = {}
@@ -131,7 +133,7 @@ class DetectionEngine:
             pledge = pledges.get(asset_id)
             if pledge is None:
                 continue
-            for i, detector in self._indexed:
+            for i, detector in self._tickers:
                 try:
                     states[i], found = detector.on_tick(states[i], pledge, now_ms)
                 except Exception:

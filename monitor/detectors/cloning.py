@@ -48,6 +48,7 @@ class CloningState(StateRecord):
 
 class CloningDetector:
     kind = AlertKind.CLONING
+    ticks = False  # on_tick does nothing: the engine's clock task skips it
     raw = True  # judged before the noise filters
 
     def __init__(self, *, min_switches: int = 3, window_s: float = 6 * 3600.0,

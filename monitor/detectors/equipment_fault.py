@@ -56,6 +56,7 @@ class EquipmentFaultState(StateRecord):
 
 class EquipmentFaultDetector:
     kind = AlertKind.EQUIPMENT_FAULT
+    ticks = False  # on_tick does nothing: the engine's clock task skips it
 
     def __init__(self, *, threshold: float = 0.5, min_readings: int = 3,
                  clear_below: float = 0.2, clear_readings: int = 6) -> None:

@@ -42,6 +42,7 @@ class FuelTheftState(StateRecord):
 
 class FuelTheftDetector:
     kind = AlertKind.FUEL_THEFT
+    ticks = False  # on_tick does nothing: the engine's clock task skips it
 
     def __init__(self, *, min_drop_pct: float = 8.0, window_s: float = 3 * 3600.0,
                  clear_after_s: float = 2 * 3600.0, rpm_min: float = 50.0,

@@ -47,6 +47,7 @@ class GeofenceState(StateRecord):
 
 class GeofenceExitDetector:
     kind = AlertKind.GEOFENCE_EXIT
+    ticks = False  # on_tick does nothing: the engine's clock task skips it
 
     def __init__(self, *, min_fix: int = 2, max_hdop: float = 5.0, margin_m: float = 50.0,
                  hdop_accuracy_m: float = 10.0, min_fixes: int = 2, clear_ratio: float = 0.5,

@@ -47,6 +47,7 @@ class IdleState(StateRecord):
 
 class IdleDetector:
     kind = AlertKind.IDLE
+    ticks = False  # on_tick does nothing: the engine's clock task skips it
 
     def __init__(self, *, rpm_min: float = 50.0, power_kw_min: float = 0.5,
                  speed_kmh_min: float = 3.0) -> None:

@@ -42,6 +42,7 @@ class JammingState(StateRecord):
 
 class JammingDetector:
     kind = AlertKind.JAMMING
+    ticks = False  # on_tick does nothing: the engine's clock task skips it
 
     def __init__(self, *, min_readings: int = 3, min_s: float = 900.0, clear_fixes: int = 2,
                  rpm_min: float = 50.0, speed_kmh_min: float = 3.0) -> None:

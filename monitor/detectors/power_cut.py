@@ -40,6 +40,7 @@ class PowerCutState(StateRecord):
 
 class PowerCutDetector:
     kind = AlertKind.POWER_CUT
+    ticks = False  # on_tick does nothing: the engine's clock task skips it
 
     def __init__(self, *, min_readings: int = 1, clear_after_readings: int = 3) -> None:
         self.min_readings, self.clear_after_readings = min_readings, clear_after_readings

@@ -72,6 +72,7 @@ class SpoofingState(StateRecord):
 
 class SpoofingDetector:
     kind = AlertKind.SPOOFING
+    ticks = False  # on_tick does nothing: the engine's clock task skips it
     raw = True  # judged before the noise filters
 
     def __init__(self, *, confirm_fixes: int = 2, frozen_readings: int = 6,

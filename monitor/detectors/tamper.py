@@ -36,6 +36,7 @@ class TamperState(StateRecord):
 
 class TamperDetector:
     kind = AlertKind.TAMPER
+    ticks = False  # on_tick does nothing: the engine's clock task skips it
 
     def __init__(self, *, clear_after_readings: int = 3) -> None:
         self.clear_after_readings = clear_after_readings

@@ -110,3 +110,14 @@ def test_bare_fixes_without_a_site_raise_nothing(kind: AlertKind) -> None:
     events = [Event(ts, fix(ts, (0.0, 0.0))) for ts in range(T0, T0 + 24 * HOUR, 5 * MIN)]
     _, found = run_detector(fresh(kind), events, bare)
     assert found == []
+
+
+def test_a_detector_that_skips_ticks_gains_nothing_from_them(kind: AlertKind) -> None:
+    # The engine's clock task leaves out detectors with ticks = False: they must not need it.
+    detector = fresh(kind)
+    if getattr(detector, "ticks", True):
+        pytest.skip("judges ticks")
+    with_ticks = run_detector(detector, STORY, PLEDGE)
+    without = run_detector(fresh(kind), [e for e in STORY if e.reading is not None], PLEDGE)
+    assert with_ticks[1] == without[1]
+    assert detector.dump_state(with_ticks[0]) == detector.dump_state(without[0])
