@@ -38,6 +38,9 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--offline", action="store_true",
                      help="with --record: no broker, simulate the labelled fleet's whole "
                           "simulation.duration_s (or --days) as fast as possible")
+    sim.add_argument("--realism", choices=["clean", "field"], default="clean",
+                     help="field: heavy-tailed GNSS, no-fix spells, clock drift, dead zones, "
+                          "resends, satellite bursts (devices/realism.py); default: clean")
     sim.add_argument("--webhook-base-url", default="http://127.0.0.1:8765/webhooks")
 
 
@@ -52,7 +55,7 @@ def run(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> 
     fleet = load_fleet(args.fleet)
     if args.offline:
         return _offline(fleet, args)
-    from devices.publisher import run_simulation
+    from devices.publisher import PublishOptions, run_simulation
 
     if not settings.broker_url:
         raise ValueError("set --broker-url or CW_BROKER_URL (or use --record DIR --offline)")
@@ -60,7 +63,8 @@ def run(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> 
     stats = run_simulation(fleet, seed=args.seed, speed=args.speed, host=address.host,
                            port=address.port, start_ms=args.start_ms, duration_s=args.duration,
                            stop_event=stop, mqtt_username=address.username,
-                           mqtt_password=address.password, record_dir=args.record)
+                           mqtt_password=address.password, record_dir=args.record,
+                           options=PublishOptions(realism=args.realism))
     sys.stdout.write(json.dumps({"published": stats.published, "acked": stats.acked}) + "\n")
     return 0
 
@@ -91,6 +95,6 @@ def _offline(fleet: dict[str, object], args: argparse.Namespace) -> int:
         raise ValueError("--offline needs --start-ms or a fleet with simulation.start_ms")
     duration_s = float(section.get("duration_s") or args.days * _DAY_S)
     count = record_offline(fleet, args.seed, int(start_ms), int(start_ms + duration_s * 1000),
-                           args.record)
+                           args.record, realism=args.realism)
     sys.stdout.write(json.dumps({"recorded": count, "dir": str(args.record)}) + "\n")
     return 0

@@ -24,6 +24,7 @@ import yaml
 
 from devices.geo import REGIONS, Place, Region, to_latlon
 from devices.schema import (
+    DEFAULT_KINDS,
     DEMO_INCIDENT_KINDS,
     KIND_SPECS,
     KINDS,
@@ -52,7 +53,8 @@ _LENDERS = ("Harbour Bank", "Eastern Trade Finance", "Pearl River Credit", "Boha
 _BORROWER_NAMES = ("Hengda", "Jinhai", "Longteng", "Huaxin", "Zhongyuan", "Dongsheng", "Xinda",
                    "Haitong", "Ruifeng", "Tianli", "Yongxing", "Baoli", "Kaiyuan", "Minsheng")
 _BUSINESS = {"truck": "Logistics", "construction": "Construction Engineering",
-             "ship": "Shipping", "plant": "Manufacturing"}
+             "ship": "Shipping", "plant": "Manufacturing", "grid": "Power",
+             "tank": "Fuel Retail"}
 _LEGAL = ("Co., Ltd.", "Ltd.", "Group Co., Ltd.")
 _MODELS = {
     "truck": ("Sinotruk HOWO", "FAW Jiefang J6P", "Dongfeng KX", "Shacman X3000", "Foton Auman"),
@@ -61,6 +63,10 @@ _MODELS = {
     "ship": ("MV Hai Feng", "MV Jin Hai", "MV Dong Fang", "MV Xin Hua", "MV Zhong Yuan"),
     "plant": ("Air compressor", "Injection moulding machine", "Hydraulic press",
               "CNC machining centre", "Industrial chiller", "Diesel generator set"),
+    "grid": ("Cummins 1,500 kVA genset", "Weichai 1,000 kW genset", "Yuchai 800 kW genset",
+             "MTU 2,000 kVA genset"),
+    "tank": ("Underground diesel tank 30 m3", "Underground petrol tank 50 m3",
+             "Above-ground diesel tank 20 m3"),
 }
 # Which kinds suit each scripted incident, best first (see devices.incidents).
 _INCIDENT_KINDS_PREFERRED = {
@@ -95,7 +101,7 @@ def generate_fleet(
     loans: list[dict[str, Any]] = []
     assets: list[dict[str, Any]] = []
     width = max(4, len(str(n_assets)))
-    for group in _loan_groups(_kind_mix(n_assets, tuple(kinds or KINDS)), rng):
+    for group in _loan_groups(_kind_mix(n_assets, tuple(kinds or DEFAULT_KINDS)), rng):
         region = rng.choice(REGIONS)
         loan_id = f"loan-{len(loans) + 1:0{width}d}"
         rows = [_asset(len(assets) + 1 + j, width, kind, loan_id, region, rng)
@@ -137,7 +143,7 @@ def _dump(fleet: dict[str, Any], stream: IO[str]) -> None:
                    allow_unicode=True, width=120)
 
 
-def _kind_mix(n: int, kinds: tuple[str, ...] = KINDS) -> list[str]:
+def _kind_mix(n: int, kinds: tuple[str, ...] = DEFAULT_KINDS) -> list[str]:
     """Asset kinds by largest remainder of the kind shares.
 
     >>> from collections import Counter
@@ -205,12 +211,14 @@ def _site(kind: str, spec: KindSpec, region: Region, rng: random.Random) -> dict
     if kind == "ship":
         lat, lon = _near(region.port, rng.uniform(0, 400), rng)
     else:
-        places = region.industrial if kind != "construction" else (*region.industrial,
-                                                                   *region.customers)
-        far = {"truck": 3000, "construction": 4000, "plant": 2000}[kind]
+        places = region.industrial if kind not in ("construction", "tank") else (
+            *region.industrial, *region.customers)
+        far = {"truck": 3000, "construction": 4000, "plant": 2000, "grid": 2000,
+               "tank": 3000}[kind]
         lat, lon = _near(rng.choice(places), rng.uniform(0, far), rng)
     radius = rng.randrange(low, high + 1, step)
-    polygon_odds = {"truck": 0.0, "construction": 0.35, "plant": 0.2, "ship": 0.5}[kind]
+    polygon_odds = {"truck": 0.0, "construction": 0.35, "plant": 0.2, "ship": 0.5, "grid": 0.2,
+                    "tank": 0.0}[kind]
     if rng.random() < polygon_odds:
         sides = 8 if kind == "ship" else 4
         return {"lat": lat, "lon": lon, "polygon": _ring(lat, lon, radius, sides, rng)}

@@ -24,6 +24,7 @@ from typing import Any
 from devices.kinds.base import DAY_MS, HOUR_MS, LOCAL_OFFSET_MS, site_reach_m
 from devices.kinds.ship import KNOT_KMH
 from devices.scenarios import SCENARIOS, SUITABLE_KINDS, iso_ms
+from devices.schema import KINDS
 
 __all__ = ["script_library", "labelled_fleet", "ASSETS_PER_INSTANCE"]
 
@@ -263,6 +264,8 @@ def labelled_fleet(n_assets: int, seed: int, start_ms: int, duration_s: float,
     """
     from devices.fleet import generate_fleet
 
+    fleet_options.setdefault("kinds", None)
+    fleet_options["kinds"] = fleet_options["kinds"] or KINDS  # all six kinds unless told
     fleet = generate_fleet(n_assets, seed, incidents=False, **fleet_options)
     rows, windows = script_library(fleet["assets"], seed, start_ms, duration_s, per_scenario)
     for asset in fleet["assets"]:

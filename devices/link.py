@@ -6,6 +6,8 @@ messages to send again, so a broker restart loses nothing we counted.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import threading
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-__all__ = ["LinkSettings", "MqttLink", "PublishError"]
+__all__ = ["LinkSettings", "MqttLink", "PublishError", "device_password"]
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +34,20 @@ class LinkSettings:
     password: str | None = None
     protocol: int = 4  # 4 = MQTT 3.1.1, 5 = MQTT 5
     max_inflight: int = 1000
+    will: tuple[str, bytes] | None = None  # (topic, payload) the broker sends if we vanish
 
     def __repr__(self) -> str:  # never show the password
         return f"LinkSettings({self.host!r}, {self.port}, protocol={self.protocol})"
+
+
+def device_password(secret: str, device_id: str) -> str:
+    """A device's MQTT password, derived from a fleet provisioning secret.
+
+    >>> a, b = device_password("s", "trk-1"), device_password("s", "trk-2")
+    >>> a == device_password("s", "trk-1") != b
+    True
+    """
+    return hmac.new(secret.encode(), device_id.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class MqttLink:
@@ -49,6 +62,8 @@ class MqttLink:
                                   protocol=protocol, **kwargs)
         if settings.username:
             self.client.username_pw_set(settings.username, settings.password)
+        if settings.will is not None:
+            self.client.will_set(settings.will[0], settings.will[1], qos=1, retain=True)
         self.client.max_inflight_messages_set(settings.max_inflight)
         self.client.max_queued_messages_set(0)  # never drop: the caller bounds what is in flight
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
@@ -56,7 +71,7 @@ class MqttLink:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
         self.connected = threading.Event()
-        self.sent = self.acked = self.refused = self.connects = 0
+        self.sent = self.acked = self.refused = self.connects = self.bytes = 0
         self.last_error = "no answer"
 
     @property
@@ -81,6 +96,7 @@ class MqttLink:
             raise PublishError(f"mqtt {self.client_id}: publish to {topic} failed: "
                                f"{mqtt.error_string(info.rc)}")
         self.sent += 1
+        self.bytes += len(payload)
 
     def _on_connect(self, _c: mqtt.Client, _u: object, _f: object, rc: ReasonCode,
                     _p: object) -> None:

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from devices.incidents import Incident
-from devices.link import LinkSettings, MqttLink, PublishError
+from devices.link import LinkSettings, MqttLink, PublishError, device_password
 from devices.malformed import malformed_messages
 from devices.record import Recorder
 from devices.simulator import Simulator
-from devices.wire import status_topic
+from devices.wire import status_topic, telemetry_topic
 
 __all__ = ["PublishError", "PublishOptions", "PublishStats", "run_simulation"]
 
@@ -48,6 +48,10 @@ class PublishOptions:
     connect_timeout_s: float = 15.0
     ack_timeout_s: float = 30.0
     presence: bool = True  # retained "online" at start, "offline" when a device stops
+    #: One MQTT connection per device, user = device id, password from this secret
+    #: (``devices.link.device_password``), last will "offline" on status/{device_id}.
+    device_secret: str | None = None
+    realism: str = "clean"  # or "field": see devices.realism
 
 
 @dataclass(slots=True)
@@ -64,6 +68,7 @@ class PublishStats:
     sim_end_ms: int = 0
     reconnects: int = 0
     wall_s: float = 0.0
+    bytes_published: int = 0
 
     @property
     def unacked(self) -> int:
@@ -106,7 +111,7 @@ def run_simulation(
     if start_ms is None:
         start_ms = (fleet.get("simulation") or {}).get("start_ms")
     start_ms = _start_ms(start_ms, duration_s, speed)
-    sim = Simulator(fleet, seed, start_ms)
+    sim = Simulator(fleet, seed, start_ms, options.realism)
     stats = PublishStats(incidents=sim.incidents, sim_start_ms=start_ms, sim_end_ms=start_ms)
     recorder = None if record_dir is None else Recorder(record_dir, fleet)
     run = _Run(sim, stats, options, progress, recorder)
@@ -145,6 +150,7 @@ class _Run:
                  recorder: Recorder | None = None) -> None:
         self.sim, self.stats, self.options, self.progress = sim, stats, options, progress
         self.recorder = recorder
+        self.presence_on_links = 0
         self.links: list[MqttLink] = []
         self.control: MqttLink | None = None
         self.route: dict[str, MqttLink] = {}
@@ -152,22 +158,35 @@ class _Run:
         self.darks = sim.silences
 
     def connect(self, settings: LinkSettings, prefix: str) -> None:
-        n = max(1, self.options.connections)
-        self.links = [MqttLink(f"{prefix}-{i}", settings) for i in range(n)]
-        self.control = MqttLink(f"{prefix}-ctl", settings)
-        for link in (*self.links, self.control):
+        secret = self.options.device_secret
+        if secret is None:
+            n = max(1, self.options.connections)
+            self.links = [MqttLink(f"{prefix}-{i}", settings) for i in range(n)]
+            self.control = MqttLink(f"{prefix}-ctl", settings)
+            self.route = {t: self.links[zlib.crc32(t.encode()) % n] for t in self.kinds}
+        else:  # each device as itself: its own credentials, ACL and last will
+            own = {d: MqttLink(d, replace(settings, username=d, password=device_password(secret, d),
+                                          will=(status_topic(d), b"offline")))
+                   for d in self.sim.device_ids}
+            self.links = list(own.values())
+            self.route = {telemetry_topic(d): link for d, link in own.items()}
+        everyone = [*self.links, *([self.control] if self.control else [])]
+        for link in everyone:
             link.start()
         deadline = time.monotonic() + self.options.connect_timeout_s
-        for link in (*self.links, self.control):
+        for link in everyone:
             if not link.connected.wait(max(0.0, deadline - time.monotonic())):
                 self.close(wait=False)
                 raise PublishError(f"cannot connect to MQTT broker {settings.host}:"
-                                   f"{settings.port} ({link.last_error})")
-        self.route = {topic: self.links[zlib.crc32(topic.encode()) % n] for topic in self.kinds}
+                                   f"{settings.port} as {link.client_id} ({link.last_error})")
 
     def play(self, speed: float, duration_s: float | None, stop: threading.Event,
              inject_malformed: bool) -> None:
         self._presence(self.sim.device_ids, b"online")
+        if inject_malformed and self.control is None:
+            # Devices on their own credentials may only speak as themselves.
+            log.warning("malformed messages are not injected with one connection per device")
+            inject_malformed = False
         t0 = time.monotonic()
         next_log = t0 + self.options.log_every_s
         malformed_due = t0 + min(self.options.malformed_after_s, (duration_s or 1e9) / 3)
@@ -208,6 +227,9 @@ class _Run:
         self._announce_dark()
         return limit is not None and len(batch) >= limit
 
+    def _telemetry_acked(self) -> int:
+        return max(0, sum(link.acked for link in self.links) - self.presence_on_links)
+
     def _outstanding(self) -> int:
         return sum(link.outstanding for link in self.links)
 
@@ -217,10 +239,14 @@ class _Run:
             self._presence([self.darks.pop(0)[1]], b"offline")
 
     def _presence(self, device_ids: list[str], state: bytes) -> None:
-        if not self.options.presence or self.control is None:
+        if not self.options.presence:
             return
         for device_id in device_ids:
-            self.control.publish(status_topic(device_id), state, retain=True)
+            topic = status_topic(device_id)
+            link = self.control or self.route[telemetry_topic(device_id)]
+            link.publish(topic, state, retain=True)
+            if link is not self.control:  # on a device's own link: not telemetry
+                self.presence_on_links += 1
             if self.recorder is not None:
                 self.recorder.message(status_topic(device_id), state, retain=True)
         self.stats.status_published += len(device_ids)
@@ -239,7 +265,7 @@ class _Run:
 
     def _report(self) -> None:
         stats = self.stats
-        stats.acked = sum(link.acked for link in self.links)
+        stats.acked = self._telemetry_acked()
         stats.reconnects = sum(max(0, link.connects - 1) for link in self.links)
         log.info("simulation at %s: %d published, %d acknowledged, %d in flight",
                  _iso(stats.sim_end_ms), stats.published, stats.acked, stats.unacked)
@@ -258,7 +284,8 @@ class _Run:
                 time.sleep(0.02)
         for link in links:
             link.stop()
-        self.stats.acked = sum(link.acked for link in self.links)
+        self.stats.acked = self._telemetry_acked()
+        self.stats.bytes_published = sum(link.bytes for link in self.links)
         self.stats.reconnects = sum(max(0, link.connects - 1) for link in self.links)
         if self.stats.unacked:
             log.warning("%d telemetry messages were not acknowledged by the broker",

@@ -12,15 +12,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
-from devices.scenarios import Label
+from devices.scenarios import Label, iso_ms
 
 __all__ = ["Recorder", "RecordError", "record_offline"]
+
+log = logging.getLogger(__name__)
 
 
 class RecordError(OSError):
@@ -71,16 +74,22 @@ class Recorder:
 
 
 def record_offline(fleet: dict[str, Any], seed: int, start_ms: int, end_ms: int,
-                   directory: str | Path) -> int:
+                   directory: str | Path, realism: str = "clean") -> int:
     """Simulate without a broker and record; ``wall_ms`` is then the device time sent.
 
     Returns the number of messages written.
     """
     from devices.simulator import Simulator
 
-    sim = Simulator(fleet, seed, start_ms)
+    sim = Simulator(fleet, seed, start_ms, realism)
+    step_ms = max(3_600_000, (end_ms - start_ms) // 20)
+    next_report = start_ms + step_ms
     with Recorder(directory, fleet) as recorder:
         for topic, payload, t_ms in sim.messages(end_ms):
             recorder.message(topic, payload, wall_ms=t_ms)
+            if t_ms >= next_report:  # a long run shows how far it got
+                log.info("recorded %d messages, device time %s (%.0f%%)", recorder.count,
+                         iso_ms(t_ms), 100 * (t_ms - start_ms) / (end_ms - start_ms))
+                next_report += step_ms
         recorder.close(sim.labels(end_ms))
         return recorder.count

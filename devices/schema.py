@@ -16,6 +16,7 @@ from devices.scenarios import SCENARIOS
 __all__ = [
     "FORMAT_VERSION",
     "KINDS",
+    "DEFAULT_KINDS",
     "INCIDENT_KINDS",
     "DEMO_INCIDENT_KINDS",
     "DEFAULT_CADENCE_S",
@@ -55,8 +56,13 @@ KIND_SPECS: Mapping[str, KindSpec] = {
     "ship": KindSpec("shp", 0.15, 600, 48 * 3600, 1800, (100_000, 200_000),
                      (15_000_000, 80_000_000)),
     "plant": KindSpec("plt", 0.20, 300, 14 * 3600, 600, (150, 300), (800_000, 6_000_000)),
+    # Fixed: a generating set rests ~7 h a night, a filling station's tank ~8 h.
+    "grid": KindSpec("gen", 0.07, 300, 12 * 3600, 600, (150, 300), (1_500_000, 20_000_000)),
+    "tank": KindSpec("tnk", 0.07, 600, 14 * 3600, 600, (150, 300), (150_000, 1_200_000)),
 }
 KINDS: tuple[str, ...] = tuple(KIND_SPECS)
+#: What ``generate_fleet`` mixes unless told otherwise: the demo's detectors are tuned on these.
+DEFAULT_KINDS: tuple[str, ...] = ("truck", "construction", "ship", "plant")
 DEMO_INCIDENT_KINDS: tuple[str, ...] = ("relocation", "idle", "dark", "tamper")
 #: The demo's four kinds, then every scenario of the incident library (``devices.scenarios``).
 INCIDENT_KINDS: tuple[str, ...] = (*DEMO_INCIDENT_KINDS, *SCENARIOS)

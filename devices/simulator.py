@@ -27,6 +27,7 @@ from devices.geo import to_latlon
 from devices.incidents import Incident, IncidentOverlay, scripted_incidents
 from devices.kinds import Behaviour, Draws, DrawStream, behaviour_for
 from devices.kinds.base import HOUR_MS, key_of, rng_for
+from devices.realism import REALISM, FieldTracker
 from devices.scenarios import Label
 from devices.schema import DEFAULT_CADENCE_S, fleet_devices, validate_fleet
 from devices.tracker import Tracker
@@ -60,6 +61,8 @@ class _Device:
     pending: Draws | None = None
     until_ms: int | None = None  # a clone's second source stops here
     held: list[dict[str, Any]] = field(default_factory=list)  # store-and-forward buffer
+    field_tracker: FieldTracker | None = None
+    last_sent: bytes | None = None
 
     def schedule_next(self) -> bool:
         """Draw the next reading's slot; False once the device has gone dark."""
@@ -72,9 +75,12 @@ class _Device:
 
 
 class Simulator:
-    def __init__(self, fleet: dict[str, Any], seed: int, start_ms: int) -> None:
+    def __init__(self, fleet: dict[str, Any], seed: int, start_ms: int,
+                 realism: str = "clean") -> None:
         validate_fleet(fleet)
-        self.seed, self.start_ms = seed, start_ms
+        if realism not in REALISM:
+            raise ValueError(f"realism must be one of {', '.join(REALISM)}, not {realism!r}")
+        self.seed, self.start_ms, self.realism = seed, start_ms, realism
         self._assets = {a["id"]: a for a in fleet["assets"]}
         self._now_ms = start_ms
         self._incidents = scripted_incidents(fleet, start_ms)
@@ -156,17 +162,34 @@ class Simulator:
         draws = device.pending
         activity = device.overlay.activity(t_ms, device.behaviour.activity_at(t_ms, draws))
         fields = device.tracker.fields(t_ms, activity, draws)
+        field_tracker = device.field_tracker
+        no_coverage = field_tracker is not None and field_tracker.apply(t_ms, activity, fields)
         device.overlay.fields(t_ms, fields)
         device.seq += 1
-        reading = {"seq": device.seq, "ts_ms": t_ms, **fields}
-        if device.overlay.held(t_ms):
+        ts_ms = t_ms if field_tracker is None else field_tracker.clock(t_ms)
+        reading = {"seq": device.seq, "ts_ms": ts_ms, **fields}
+        if no_coverage or device.overlay.held(t_ms):
             device.held.append(reading)
             return []
         if not device.held:
-            return [encode_message(device.device_id, [reading])]
-        batch, device.held = [*device.held, reading], []
-        return [encode_message(device.device_id, batch[i:i + MAX_BATCH])
-                for i in range(0, len(batch), MAX_BATCH)]
+            return [self._sent(device, [reading])]
+        if field_tracker is None:  # the ideal tracker: one batch, oldest first
+            batch, device.held = [*device.held, reading], []
+            return [encode_message(device.device_id, batch[i:i + MAX_BATCH])
+                    for i in range(0, len(batch), MAX_BATCH)]
+        # A real one reconnects, sends the live reading, then its backlog; and sometimes
+        # the last message before the gap again, its acknowledgement lost with the link.
+        resend = [device.last_sent] if device.last_sent and field_tracker.resend_last() else []
+        backlog, device.held = device.held, []
+        out = [self._sent(device, [reading])]
+        out += [encode_message(device.device_id, backlog[i:i + MAX_BATCH])
+                for i in range(0, len(backlog), MAX_BATCH)]
+        return [*resend, *out]
+
+    def _sent(self, device: _Device, readings: list[dict[str, Any]]) -> bytes:
+        payload = encode_message(device.device_id, readings)
+        device.last_sent = payload
+        return payload
 
     def _clone(self, device: _Device, incident: Incident) -> _Device:
         """The second source of a cloned device: the same kind of asset elsewhere, its own seq."""
@@ -204,4 +227,6 @@ class Simulator:
             cadence_ms=cadence_ms,
             first_ms=self.start_ms + phase_ms + min(_MAX_JITTER_MS, cadence_ms // 20),
             jitter_ms=min(_MAX_JITTER_MS, cadence_ms // 20),
+            field_tracker=FieldTracker(device_id, asset["kind"], self.seed)
+            if self.realism == "field" else None,
         )
