@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy import Connection, Engine, inspect, text
 
 __all__ = ["upgrade", "current_revision", "head_revision", "alembic_config", "BASELINE"]
 
@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 #: The revision that matches the schema made by ``create_all`` before migrations.
 BASELINE = "0001"
+#: PostgreSQL advisory lock held while migrating: services starting together on one
+#: database take turns instead of creating the same tables twice.
+_PG_LOCK_KEY = 0x63775F72  # "cw_r"
 _SCRIPTS = Path(__file__).with_name("migrations")
 
 
@@ -44,11 +47,38 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision``; a pre-migration database is stamped first."""
+    """Bring the database to ``revision``; a pre-migration database is stamped first.
+
+    One process at a time: several services may open a fresh database together.
+    """
+    if engine.dialect.name == "sqlite":
+        _upgrade_sqlite(engine, revision)
+        return
     with engine.begin() as connection:
-        config = alembic_config(connection)
-        tables = set(inspect(connection).get_table_names())
-        if "alembic_version" not in tables and "lenders" in tables:
-            log.info("registry made before migrations: stamping %s", BASELINE)
-            command.stamp(config, BASELINE)
-        command.upgrade(config, revision)
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        _migrate(connection, revision)
+
+
+def _upgrade_sqlite(engine: Engine, revision: str) -> None:
+    # pysqlite opens transactions lazily and never for DDL; BEGIN IMMEDIATE takes the
+    # database's write lock first, so a second opener waits (busy_timeout) and then
+    # finds the work done.
+    with engine.connect() as raw:
+        connection = raw.execution_options(isolation_level="AUTOCOMMIT")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            _migrate(connection, revision)
+        except BaseException:
+            connection.exec_driver_sql("ROLLBACK")
+            raise
+        connection.exec_driver_sql("COMMIT")
+
+
+def _migrate(connection: Connection, revision: str) -> None:
+    config = alembic_config(connection)
+    tables = set(inspect(connection).get_table_names())
+    if "alembic_version" not in tables and "lenders" in tables:
+        log.info("registry made before migrations: stamping %s", BASELINE)
+        command.stamp(config, BASELINE)
+    command.upgrade(config, revision)

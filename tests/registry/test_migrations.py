@@ -85,3 +85,26 @@ def test_revisions_form_one_line_from_the_baseline() -> None:
     script = ScriptDirectory.from_config(alembic_config())
     assert len(script.get_heads()) == 1
     assert [r.revision for r in script.walk_revisions()][-1] == BASELINE
+
+
+def test_services_starting_together_migrate_once(registry_url: str) -> None:
+    # ingest, monitor and the API may open a fresh database at the same moment.
+    import threading
+
+    errors: list[BaseException] = []
+
+    def open_registry() -> None:
+        try:
+            Registry(registry_url).close()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_registry) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    engine = create_engine(registry_url)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
