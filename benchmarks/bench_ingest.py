@@ -44,7 +44,7 @@ from tests.servers import InfluxHandle, MosquittoHandle, start_influxd, start_mo
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVICES = 100
-BROKER_CONF = ("max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 1000\n"
+BROKER_CONF = ("max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 10000\n"
                "persistence false\n")
 T0 = int(time.time() * 1000) - 10 * 24 * 3600 * 1000  # ten days ago: every ts distinct
 

@@ -7,11 +7,12 @@ one worker. The payload reuses the wire v1 reading shape.
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from ingest.wire import Limits, Reading, decode_message, reading_to_wire
 
@@ -48,16 +49,16 @@ def encode_handoff(items: Sequence[AssetReading]) -> bytes:
         {"asset_id": asset, "device_id": device, "readings": readings}
         for (asset, device), readings in groups.items()
     ]
-    return json.dumps({"v": 1, "items": body}, separators=(",", ":")).encode()
+    return orjson.dumps({"v": 1, "items": body})
 
 
 def decode_handoff(payload: bytes) -> Iterable[AssetReading]:
     """Readings from a hand-off message; ingest validated them, so any error is a bug."""
-    body = json.loads(payload)
+    body = orjson.loads(payload)
     for group in body["items"]:
-        wire = json.dumps(
+        wire = orjson.dumps(
             {"v": 1, "device_id": group["device_id"], "readings": group["readings"]}
-        ).encode()
+        )
         decoded = decode_message(
             f"telemetry/{group['device_id']}", wire, now_ms=2**62, limits=_TRUSTED
         )

@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +50,10 @@ class IngestConfig:
     share_group: str | None = None
     partitions: int = 16
     batch_size: int = 5000
+    #: Unacknowledged messages the broker may send us (MQTT 5 Receive Maximum; for MQTT
+    #: 3.1.1 the broker's max_inflight_messages). A batch closes at half of it, so the
+    #: next batch arrives while one is written.
+    inflight: int = 10_000
     flush_s: float = 0.2
     limits: Limits = Limits()
     device_refresh_s: float = 5.0
@@ -83,6 +87,9 @@ class IngestStats:
                 "dead_letters": dict(self.dead_letters)}
 
 
+_MAX_PENDING = 4  # batches handed off but not yet acknowledged, before we wait
+
+
 @dataclass(slots=True)
 class _Batch:
     mids: list[tuple[int, int]] = field(default_factory=list)
@@ -92,6 +99,13 @@ class _Batch:
     seen: dict[tuple[str, int], int] = field(default_factory=dict)  # (device, seq) -> ts_ms
     duplicates: int = 0
     newest_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    batch: _Batch
+    outcome: Outcome
+    infos: list[mqtt.MQTTMessageInfo]
 
 
 class IngestService:
@@ -113,6 +127,7 @@ class IngestService:
         self._devices: dict[str, str] = {}
         self._devices_loaded_at = 0.0
         self._ledger = SeqLedger()
+        self._pending: deque[_Pending] = deque()
         self._spool = Spool(config.spool_dir / f"spool-{config.client_id}.bin",
                             config.spool_max_bytes)
         self._durable = DurableWriter(store, self._spool, self.metrics, self._dead_letter_refused)
@@ -124,7 +139,8 @@ class IngestService:
         if self.config.metrics_port is not None:
             self.metrics_port = self.metrics.serve(self.config.metrics_port)
         self._client = connect_consumer(
-            self.endpoint, self.config.client_id, [self.config.subscription], self._inbox.put
+            self.endpoint, self.config.client_id, [self.config.subscription], self._inbox.put,
+            max_inflight=self.config.inflight,
         )
         self._worker.start()
 
@@ -143,7 +159,9 @@ class IngestService:
                 self._flush(batch)
             else:
                 self._durable.replay()
+            self._ack_handed_off()
             if self._stop.is_set() and self._inbox.empty():
+                self._ack_handed_off(block=True)
                 return
 
     def _collect(self) -> _Batch:
@@ -154,7 +172,8 @@ class IngestService:
         except queue.Empty:
             return batch
         deadline = time.monotonic() + self.config.flush_s
-        while len(batch.points) < self.config.batch_size:
+        max_messages = max(1, self.config.inflight // 2)
+        while len(batch.points) < self.config.batch_size and len(batch.mids) < max_messages:
             timeout = deadline - time.monotonic()
             if timeout <= 0:
                 break
@@ -190,6 +209,9 @@ class IngestService:
         """New readings pass; a redelivered one is counted; a replayed seq is a dead letter."""
         key = (reading.device_id, reading.seq)
         seen_ts = batch.seen.get(key)
+        for pending in self._pending:  # stored, not yet acknowledged
+            if seen_ts is None:
+                seen_ts = pending.batch.seen.get(key)
         if seen_ts is None:
             seen_ts = self._ledger.seen(*key)
         if seen_ts is None:
@@ -210,15 +232,38 @@ class IngestService:
             batch.dead.extend(_refused(batch.points, outcome.refused))
             batch.handoff.clear()
         self._save_dead(batch.dead)
-        if not self._hand_off(batch.handoff):
-            return
+        self._pending.append(_Pending(batch, outcome, self._hand_off(batch.handoff)))
+        self._ack_handed_off(block=len(self._pending) > _MAX_PENDING)
+
+    def _ack_handed_off(self, block: bool = False) -> None:
+        """Acknowledge, oldest first, the batches whose hand-off the broker has.
+
+        A hand-off that failed (the connection broke) leaves its batch
+        unacknowledged: the broker redelivers it after the reconnect, the store
+        takes it again (idempotent) and the monitor drops what it has seen.
+        """
         assert self._client is not None
-        for mid, qos in batch.mids:
-            if qos > 0:
-                self._client.ack(mid, qos)
-        for (device, seq), ts_ms in batch.seen.items():
-            self._ledger.record(device, seq, ts_ms)
-        self._count(batch, outcome)
+        while self._pending:
+            pending = self._pending[0]
+            try:
+                for info in pending.infos:
+                    while block and not info.is_published():
+                        info.wait_for_publish(timeout=5)
+                    if not info.is_published():
+                        return
+            except (RuntimeError, ValueError) as exc:
+                self.stats.handoff_failures += 1
+                log.warning("hand-off to the monitor failed (%s); %d readings stay "
+                            "unacknowledged and the broker will redeliver them", exc,
+                            len(pending.batch.handoff))
+            else:
+                for mid, qos in pending.batch.mids:
+                    if qos > 0:
+                        self._client.ack(mid, qos)
+                for (device, seq), ts_ms in pending.batch.seen.items():
+                    self._ledger.record(device, seq, ts_ms)
+                self._count(pending.batch, pending.outcome)
+            self._pending.popleft()
 
     def _dead_letter_refused(self, points: Sequence[Point], detail: str) -> None:
         self._save_dead(_refused(points, detail))
@@ -255,30 +300,15 @@ class IngestService:
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    def _hand_off(self, items: list[AssetReading]) -> bool:
-        """Publish to the monitor and wait for the broker to have it.
-
-        False when the connection broke: the batch then stays unacknowledged, the
-        broker redelivers it after the reconnect, the store takes it again
-        (idempotent) and the monitor drops the readings it has already seen.
-        """
+    def _hand_off(self, items: list[AssetReading]) -> list[mqtt.MQTTMessageInfo]:
+        """Publish to the monitor, partitioned by asset; the broker acknowledges later."""
         assert self._client is not None
         by_partition: dict[int, list[AssetReading]] = {}
         for item in items:
             part = partition_of(item.asset_id, self.config.partitions)
             by_partition.setdefault(part, []).append(item)
-        infos = [self._client.publish(handoff_topic(p), encode_handoff(group), qos=1)
-                 for p, group in by_partition.items()]
-        try:
-            for info in infos:
-                while not info.is_published():
-                    info.wait_for_publish(timeout=5)
-        except (RuntimeError, ValueError) as exc:
-            self.stats.handoff_failures += 1
-            log.warning("hand-off to the monitor failed (%s); %d readings stay unacknowledged "
-                        "and the broker will redeliver them", exc, len(items))
-            return False
-        return True
+        return [self._client.publish(handoff_topic(p), encode_handoff(group), qos=1)
+                for p, group in by_partition.items()]
 
     def _asset_of(self, device_id: str) -> str | None:
         asset = self._devices.get(device_id)

@@ -76,6 +76,12 @@ _RANGES: dict[str, tuple[float, float]] = {
     "battery_v": (0.0, 1000.0),
 }
 
+# name -> (type, low, high): the inline check in _decode_reading; _check_field explains.
+_FIELD_NAMES = tuple(FIELD_TYPES)
+_SPECS: dict[str, tuple[type, Any, Any]] = {
+    name: (kind, *_RANGES.get(name, (None, None))) for name, kind in FIELD_TYPES.items()
+}
+
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _MIN_TS_MS = 946_684_800_000  # 2000-01-01: older means an unset device clock
 
@@ -129,12 +135,8 @@ class Reading:
 
     def fields(self) -> dict[str, float | int | bool]:
         """The measured fields that are present, keyed by wire name."""
-        out: dict[str, float | int | bool] = {}
-        for name in FIELD_TYPES:
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = value
-        return out
+        return {name: value for name in _FIELD_NAMES
+                if (value := getattr(self, name)) is not None}
 
     @property
     def has_fix(self) -> bool:
@@ -251,13 +253,23 @@ def _decode_reading(
         return bad(RejectReason.ANCIENT_TIME, f"ts_ms {ts_ms} is before 2000")
     values: dict[str, Any] = {}
     for name, value in item.items():
-        if name in ("seq", "ts_ms") or value is None:
+        if value is None:
+            continue
+        spec = _SPECS.get(name)
+        if spec is not None:  # the common case, checked inline: this runs per field
+            kind, low, high = spec
+            vtype = type(value)
+            if (vtype is kind or (vtype is int and kind is float)) and (
+                    low is None or low <= value <= high):
+                values[name] = float(value) if kind is float else value
+                continue
+        elif name in ("seq", "ts_ms"):
             continue
         problem = _check_field(name, value)
         if problem is not None:
             return bad(*problem)
         values[name] = float(value) if FIELD_TYPES[name] is float else value
-    return Reading(device_id=device_id, seq=seq, ts_ms=ts_ms, **values)
+    return Reading(device_id, seq, ts_ms, **values)
 
 
 def _reading_bytes(item: Any, payload: bytes) -> bytes:

@@ -12,6 +12,7 @@ row holds ``true / all``, the same fraction the embedded store's ``AVG`` gives.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -286,24 +287,42 @@ def _bucket_row(record: Mapping[str, Any], trues: Mapping[str, Mapping[int, int]
 
 def format_line(point: Point) -> str:
     """One point as a line: ``telemetry,asset_id=..,device_id=.. seq=1i,lat=1.5 <ms>``."""
-    tags = f"asset_id={escape_tag(point.asset_id)},device_id={escape_tag(point.device_id)}"
-    if isinstance(point.seq, bool) or not isinstance(point.seq, int):
+    if type(point.seq) is not int:  # exact types: a bool is an int in Python
         raise StoreError(f"seq must be an integer, not {point.seq!r}")
-    if isinstance(point.ts_ms, bool) or not isinstance(point.ts_ms, int):
+    if type(point.ts_ms) is not int:
         raise StoreError(f"ts_ms must be an integer, not {point.ts_ms!r}")
-    fields = "".join(f",{name}={value}" for name, value in _format_fields(point.fields))
-    return f"{MEASUREMENT},{tags} seq={point.seq}i{fields} {point.ts_ms}"
+    fields = "".join(_format_fields(point.fields))
+    return f"{_series(point.asset_id, point.device_id)} seq={point.seq}i{fields} {point.ts_ms}"
 
 
-def _format_fields(fields: Mapping[str, FieldValue]) -> Iterable[tuple[str, str]]:
+@functools.lru_cache(maxsize=65536)
+def _series(asset_id: str, device_id: str) -> str:
+    return f"{MEASUREMENT},asset_id={escape_tag(asset_id)},device_id={escape_tag(device_id)}"
+
+
+def _format_fields(fields: Mapping[str, FieldValue]) -> Iterable[str]:
+    # Known names are plain identifiers: no escaping needed for the key. The common
+    # exact-type cases are inline (this runs per field of every point); _format_value
+    # handles and explains the rest.
     for name, value in fields.items():
         if value is None:  # absent, as in the embedded store
             continue
         kind = FIELD_TYPES.get(name)
         if kind is None:
             raise StoreError(f"unknown field {name!r}")
-        # Known names are plain identifiers: no escaping needed for the key.
-        yield name, _format_value(name, kind, value)
+        vtype = type(value)
+        if vtype is kind:
+            if kind is float:
+                if value - value == 0.0:  # finite
+                    yield f",{name}={value!r}"
+                    continue
+            elif kind is bool:
+                yield f",{name}=true" if value else f",{name}=false"
+                continue
+            else:
+                yield f",{name}={value}i"
+                continue
+        yield f",{name}={_format_value(name, kind, value)}"
 
 
 def _format_value(name: str, kind: type, value: object) -> str:
