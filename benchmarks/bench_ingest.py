@@ -147,8 +147,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def drain(broker: MosquittoHandle, influx: InfluxHandle, work: Path, config: Config,
-          ids: list[str], tag: str, total: int) -> dict[str, float]:
+def start_consumers(broker: MosquittoHandle, influx: InfluxHandle, work: Path, config: Config,
+                    ids: list[str], tag: str) -> tuple[str, list[subprocess.Popen[bytes]]]:
+    """A fresh database and the configuration's consumer processes; returns (db, procs)."""
     db = f"bench_{uuid.uuid4().hex[:8]}"
     httpx.post(f"{influx.http_url}/query", params={"q": f"CREATE DATABASE {db}"})
     env = {**os.environ, "CW_BROKER_URL": broker.url,
@@ -166,9 +167,25 @@ def drain(broker: MosquittoHandle, influx: InfluxHandle, work: Path, config: Con
         argvs = [[str(Path(sys.executable).parent / "py-spy"), "record", "-r", "250", "-f", "raw",
                   "-o", f"{os.environ['BENCH_PROFILE']}-{tag}-{i}.txt", "--", *a]
                  for i, a in enumerate(argvs)]
-    log = (work / f"{tag}.log").open("ab")
-    procs = [subprocess.Popen(a, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-             for a in argvs]
+    with (work / f"{tag}.log").open("ab") as log:
+        procs = [subprocess.Popen(a, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+                 for a in argvs]
+    return db, procs
+
+
+def stop_consumers(procs: list[subprocess.Popen[bytes]]) -> float:
+    """Stop them; returns their CPU seconds (user + system)."""
+    cpu = sum(cpu_seconds(p.pid) for p in procs)
+    for p in procs:  # py-spy writes its profile on SIGINT
+        p.send_signal(signal.SIGINT if os.environ.get("BENCH_PROFILE") else signal.SIGTERM)
+    for p in procs:
+        p.wait(60)
+    return cpu
+
+
+def drain(broker: MosquittoHandle, influx: InfluxHandle, work: Path, config: Config,
+          ids: list[str], tag: str, total: int) -> dict[str, float]:
+    db, procs = start_consumers(broker, influx, work, config, ids, tag)
     first_t, first_n, n = 0.0, 0, 0
     deadline = time.monotonic() + 600
     while n < total and time.monotonic() < deadline:
@@ -177,16 +194,56 @@ def drain(broker: MosquittoHandle, influx: InfluxHandle, work: Path, config: Con
         if n and not first_t:
             first_t, first_n = time.perf_counter(), n
     elapsed = time.perf_counter() - first_t
-    cpu = sum(cpu_seconds(p.pid) for p in procs)
-    for p in procs:  # py-spy writes its profile on SIGINT
-        p.send_signal(signal.SIGINT if os.environ.get("BENCH_PROFILE") else signal.SIGTERM)
-    for p in procs:
-        p.wait(60)
-    log.close()
+    cpu = stop_consumers(procs)
     time.sleep(1.0)
     final = count(influx, db)
     return {"rate": (total - first_n) / elapsed if n >= total else 0.0, "stored": final,
             "cpu_ms_per_1k": cpu / total * 1000 * 1000, "elapsed": elapsed}
+
+
+def live(broker: MosquittoHandle, influx: InfluxHandle, work: Path, config: Config, rate: int,
+         seconds: float, per_message: int = 1) -> dict[str, float]:
+    """Publish ``rate`` readings/s for ``seconds`` from 8 C publishers while the consumers run.
+
+    Held means: every reading stored, and all of them within 5 s of the publishing's end.
+    """
+    tag = f"l{uuid.uuid4().hex[:6]}"
+    ids = open_sessions(broker, config, tag)
+    db, procs = start_consumers(broker, influx, work, config, ids, tag)
+    time.sleep(3.0)  # connected and subscribed
+    pubs = [subprocess.Popen(["mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-q",
+                              "1", "-l", "-t", f"telemetry/dev-{d:03d}"], stdin=subprocess.PIPE)
+            for d in range(8)]
+    per_pub = int(rate * seconds) // 8 // per_message * per_message
+    lines = [device_lines(d, per_pub, per_message).splitlines(keepends=True) for d in range(8)]
+    total = per_pub * 8
+    started = time.perf_counter()
+    sent, backlog_max, next_sample = 0, 0.0, started + 1
+    while sent < len(lines[0]):
+        due = min(len(lines[0]), int((time.perf_counter() - started) * rate / per_message / 8) + 1)
+        for d, proc in enumerate(pubs):
+            assert proc.stdin is not None
+            proc.stdin.write(b"".join(lines[d][sent:due]))
+            proc.stdin.flush()
+        sent = due
+        if time.perf_counter() >= next_sample:  # readings published but not yet stored
+            backlog = sent * 8 * per_message - count(influx, db)
+            backlog_max, next_sample = max(backlog_max, backlog), next_sample + 1
+        time.sleep(0.005)
+    for proc in pubs:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(60)
+    published_s = time.perf_counter() - started
+    n = count(influx, db)
+    while n < total and time.perf_counter() - started < published_s + 30:
+        time.sleep(0.25)
+        n = count(influx, db)
+    tail_s = time.perf_counter() - started - published_s
+    cpu = stop_consumers(procs)
+    return {"offered": total / published_s, "stored": n, "total": total, "tail_s": tail_s,
+            "backlog_max_s": backlog_max / rate, "held": float(n == total and tail_s <= 5.0),
+            "cpu_ms_per_1k": cpu / total * 1000 * 1000}
 
 
 def main() -> None:
@@ -194,6 +251,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=300_000, help="readings per drain")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", nargs="*", help="configuration names to run")
+    parser.add_argument("--live", type=int, nargs="*", metavar="RATE",
+                        help="instead of drains: hold each publish RATE (readings/s)")
+    parser.add_argument("--live-seconds", type=float, default=60.0)
     args = parser.parse_args()
     configs = [c for c in CONFIGS if not args.only or c.name in args.only]
     results: dict[str, list[dict[str, float]]] = {c.name: [] for c in configs}
@@ -204,6 +264,9 @@ def main() -> None:
         registry.close()
         with start_mosquitto(work / "mq", BROKER_CONF) as broker, \
                 start_influxd(work / "influx") as influx:
+            if args.live:
+                live_table(broker, influx, work, configs, args)
+                return
             for run in range(args.runs):
                 for config in configs:
                     tag = f"b{run}{configs.index(config)}{uuid.uuid4().hex[:4]}"
@@ -222,6 +285,27 @@ def main() -> None:
         print(f"| {name} | {statistics.median(rates):,.0f} | "
               f"{', '.join(f'{x:,.0f}' for x in rates)} | "
               f"{statistics.median(r['cpu_ms_per_1k'] for r in runs):.0f} |")
+
+
+def live_table(broker: MosquittoHandle, influx: InfluxHandle, work: Path, configs: list[Config],
+               args: argparse.Namespace) -> None:
+    rows = []
+    for config in configs:
+        for rate in args.live:
+            for _run in range(args.runs):
+                r = live(broker, influx, work, config, rate, args.live_seconds, config.per_message)
+                rows.append((config.name, rate, r))
+                print(f"live {config.name:18s} target {rate:6d}/s offered {r['offered']:7.0f}/s "
+                      f"stored {r['stored']:.0f}/{r['total']:.0f} tail {r['tail_s']:4.1f} s "
+                      f"max backlog {r['backlog_max_s']:4.1f} s held {bool(r['held'])} "
+                      f"cpu {r['cpu_ms_per_1k']:.0f} ms/1k load {os.getloadavg()[0]:.1f}",
+                      flush=True)
+    print(f"\n| consumer | target readings/s | offered | stored / published | drained "
+          f"{args.live_seconds:.0f} s run after | held |")
+    print("| --- | ---: | ---: | --- | ---: | --- |")
+    for name, rate, r in rows:
+        print(f"| {name} | {rate:,} | {r['offered']:,.0f} | {r['stored']:,.0f} / "
+              f"{r['total']:,.0f} | {r['tail_s']:.1f} s | {'yes' if r['held'] else 'no'} |")
 
 
 if __name__ == "__main__":
