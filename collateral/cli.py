@@ -240,7 +240,7 @@ def _cmd_registry(settings: Settings, args: argparse.Namespace) -> int:
         if args.action == "import":
             if args.file is None:
                 raise ValueError("registry import needs a FILE")
-            summary = import_fleet_file(registry, args.file)
+            summary = import_fleet_file(registry, args.file, actor="cli")
             print(f"imported {summary.lenders} lenders, {summary.loans} loans, "
                   f"{summary.assets} assets, {summary.devices} devices")
         elif args.action == "export":

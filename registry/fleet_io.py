@@ -8,7 +8,7 @@ find incidents, not be told about them.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.access import Borrower, Role, User
+from registry.audit import record_audit
 from registry.db import Registry, RegistryError
 from registry.geo import MAX_VERTICES, PolygonGeometry, check_ring
 from registry.models import Asset, Device, Lender, Loan
@@ -201,12 +202,14 @@ def _unique(noun: str, ids: list[str]) -> set[str]:
     return seen
 
 
-def import_fleet(registry: Registry, data: Any) -> ImportSummary:
-    """Insert or update everything in the fleet document, in one transaction."""
+def import_fleet(registry: Registry, data: Any, actor: str = "import") -> ImportSummary:
+    """Insert or update everything in the fleet document, in one transaction, audited."""
     fleet = parse_fleet(data)
     devices = list(fleet.devices) + [
         DeviceIn(id=a.device_id, asset_id=a.id) for a in fleet.assets if a.device_id
     ]
+    summary = ImportSummary(len(fleet.lenders), len(fleet.loans), len(fleet.assets), len(devices),
+                            len(fleet.borrowers), len(fleet.users))
     with registry.session() as session:
         for lender in fleet.lenders:
             session.merge(Lender(**lender.model_dump()))
@@ -224,8 +227,8 @@ def import_fleet(registry: Registry, data: Any) -> ImportSummary:
         session.flush()
         for device in devices:
             _merge_device(session, device)
-    summary = ImportSummary(len(fleet.lenders), len(fleet.loans), len(fleet.assets), len(devices),
-                            len(fleet.borrowers), len(fleet.users))
+        record_audit(session, actor, "registry.import", "registry", "fleet", None,
+                     asdict(summary))
     log.info("registry import: %s", summary)
     return summary
 
@@ -259,12 +262,12 @@ def _merge_device(session: Session, device: DeviceIn) -> None:
         row.asset_id = device.asset_id
 
 
-def import_fleet_file(registry: Registry, path: Path) -> ImportSummary:
+def import_fleet_file(registry: Registry, path: Path, actor: str = "import") -> ImportSummary:
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise RegistryError(f"cannot read fleet file {path}: {exc}") from None
-    return import_fleet(registry, data)
+    return import_fleet(registry, data, actor)
 
 
 def export_fleet(registry: Registry) -> dict[str, Any]:

@@ -79,6 +79,20 @@ def read_user(user_id: str, session: SessionDep, principal: PrincipalDep) -> Use
     return _out(_visible_user(session, principal, user_id))
 
 
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+def disable_user(user_id: str, session: SessionDep, principal: Admin) -> None:
+    """Disable a user and revoke its tokens; its name stays in the audit log."""
+    user = _visible_user(session, principal, user_id)
+    if user.id == principal.user_id:
+        raise Problem(409, "an admin cannot disable itself")
+    now = datetime.now(UTC)
+    user.disabled_at = user.disabled_at or now
+    for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                        ApiToken.revoked_at.is_(None))):
+        token.revoked_at = now
+    record_audit(session, principal.user_id, "user.disable", "user", user.id, user.lender_id)
+
+
 @router.post("/{user_id}/tokens", response_model=TokenOut, status_code=status.HTTP_201_CREATED)
 def create_token(user_id: str, body: TokenIn, session: SessionDep,
                  principal: PrincipalDep) -> TokenOut:

@@ -200,3 +200,13 @@ def test_conflicts_and_bad_changes_are_refused_and_change_nothing(
     response = client.request(method, url, json=body)
     assert response.status_code == status and why in response.json()["detail"]
     assert export_fleet(registry) == before
+
+
+def test_a_disabled_user_is_locked_out(api: tuple[TestClient, Registry]) -> None:
+    client, registry = api
+    ana = auth(make_token(registry, "ana", Role.LENDER, "l1"))
+    assert client.get("/api/loans", headers=ana).status_code == 200
+    assert client.delete("/api/users/ana").status_code == 204
+    assert client.get("/api/loans", headers=ana).status_code == 401
+    assert client.get("/api/users/ana").json()["disabled"] is True
+    assert client.delete("/api/users/root").status_code == 409

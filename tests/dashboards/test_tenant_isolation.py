@@ -85,6 +85,7 @@ CASES: dict[str, Case] = {
     "POST /api/users": Case("/api/users", {"id": "u9", "name": "U", "role": "lender",
                                            "lender_id": "l1"}, expect=403, owner="admin"),
     "GET /api/users/{user_id}": Case("/api/users/ana"),
+    "DELETE /api/users/{user_id}": Case("/api/users/ana", expect=403, owner="admin"),
     "POST /api/users/{user_id}/tokens": Case("/api/users/ana/tokens", {"name": "stolen"}),
     "DELETE /api/users/{user_id}/tokens/{token_id}": Case("/api/users/ana/tokens/{ana_token}"),
     "GET /api/audit": Case("/api/audit", expect="list"),
@@ -177,7 +178,8 @@ def test_intruders_changed_nothing_and_left_no_audit_entries(
     for case in CASES.values():
         _send(client, case, tokens[f"intruder-{case.intruder}"], tokens["ana_token"])
     audit = client.get("/api/audit?limit=1000", headers=auth(tokens["admin"])).json()["data"]
-    assert {e["actor"] for e in audit} == {"root"}  # only the fixture's webhook PUT
+    # The fleet import and the fixture's webhook PUT; nothing by bob or eve.
+    assert {e["actor"] for e in audit} == {"import", "root"}
 
 
 def test_analyst_sees_every_lender_of_its_organisation(registry: Registry,

@@ -150,3 +150,13 @@ def test_pledge_terms_borrowers_and_users_round_trip(registry: Registry) -> None
     again = Registry("sqlite://")
     import_fleet(again, yaml.safe_load(yaml.safe_dump(exported)))
     assert export_fleet(again) == exported
+
+
+def test_an_import_is_in_the_audit_log(registry: Registry) -> None:
+    from registry.access import AuditEntry
+
+    import_fleet(registry, fleet(), actor="ops")
+    with registry.session() as session:
+        [entry] = session.scalars(select(AuditEntry)).all()
+        assert (entry.actor, entry.action) == ("ops", "registry.import")
+        assert (entry.detail["assets"], entry.detail["devices"]) == (2, 2)
