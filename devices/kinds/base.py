@@ -26,6 +26,7 @@ __all__ = [
     "LOCAL_OFFSET_MS",
     "Activity",
     "Behaviour",
+    "DailyHours",
     "Draws",
     "DrawStream",
     "Leg",
@@ -172,6 +173,32 @@ class Behaviour(Protocol):
     mobile: bool
 
     def activity_at(self, t_ms: int, draws: Draws) -> Activity: ...
+
+
+class DailyHours:
+    """A fixed asset's working hours, drawn per local day from (seed, asset, day).
+
+    >>> hours = DailyHours(1, 2, 3, (6.0, 6.5), (22.0, 23.0))
+    >>> hours(20_000) == hours(20_000) and 6.0 <= hours(20_000)[0] < 6.5
+    True
+    """
+
+    __slots__ = ("_keys", "_start", "_end", "_days")
+
+    def __init__(self, seed: int, key: int, salt: int, start_h: tuple[float, float],
+                 end_h: tuple[float, float]) -> None:
+        self._keys, self._start, self._end = (seed, key, salt), start_h, end_h
+        self._days: dict[int, tuple[float, float]] = {}
+
+    def __call__(self, day: int) -> tuple[float, float]:
+        hours = self._days.get(day)
+        if hours is None:
+            rng = rng_for(*self._keys, day)
+            hours = self._days[day] = (float(rng.uniform(*self._start)),
+                                       float(rng.uniform(*self._end)))
+            for old in [d for d in self._days if d < day - 1]:
+                del self._days[old]
+        return hours
 
 
 class Route:

@@ -16,6 +16,7 @@ from typing import Any
 from devices.kinds.base import (
     HOUR_MS,
     Activity,
+    DailyHours,
     Draws,
     key_of,
     local_day,
@@ -53,7 +54,7 @@ class Grid:
         self._burn = float(rng.uniform(5.0, 8.0))  # % of the day tank per hour at full load
         self._fuel = float(rng.uniform(50, 90))
         self._last_ms: int | None = None
-        self._days: dict[int, tuple[float, float]] = {}
+        self._hours = DailyHours(seed, self._key, _SALT, (5.75, 6.25), (23.25, 23.75))
 
     def activity_at(self, t_ms: int, draws: Draws) -> Activity:
         day = local_day(t_ms)
@@ -76,13 +77,3 @@ class Grid:
             if self._fuel < 30.0:  # the day tank is topped up from the bulk tank
                 self._fuel = 90.0
         self._last_ms = t_ms
-
-    def _hours(self, day: int) -> tuple[float, float]:
-        hours = self._days.get(day)
-        if hours is None:
-            rng = rng_for(self._seed, self._key, _SALT, day)
-            hours = self._days[day] = (float(rng.uniform(5.75, 6.25)),
-                                       float(rng.uniform(23.25, 23.75)))
-            for old in [d for d in self._days if d < day - 1]:
-                del self._days[old]
-        return hours

@@ -11,6 +11,7 @@ from typing import Any
 
 from devices.kinds.base import (
     Activity,
+    DailyHours,
     Draws,
     key_of,
     local_day,
@@ -56,7 +57,7 @@ class Plant:
         self._rated_kw = float(rng.uniform(55, 800))
         self._standby = float(rng.uniform(0.03, 0.06))
         self._loads = (float(rng.uniform(0.78, 0.9)), float(rng.uniform(0.7, 0.84)))
-        self._days: dict[int, tuple[float, float]] = {}
+        self._hours = DailyHours(seed, self._key, _SALT, (5.9, 6.1), (21.9, 22.2))
 
     def activity_at(self, t_ms: int, draws: Draws) -> Activity:
         day = local_day(t_ms)
@@ -72,12 +73,3 @@ class Plant:
         return Activity(x, y, 0.0, self._heading, True, 1490 - 15 * load + draws.normal(2),
                         self._rated_kw * load, 1.5 + 4 * load + abs(draws.normal(0.3)),
                         heat_c=8.0 + 35.0 * load)
-
-    def _hours(self, day: int) -> tuple[float, float]:
-        hours = self._days.get(day)
-        if hours is None:
-            rng = rng_for(self._seed, self._key, _SALT, day)
-            hours = self._days[day] = (float(rng.uniform(5.9, 6.1)), float(rng.uniform(21.9, 22.2)))
-            for old in [d for d in self._days if d < day - 1]:
-                del self._days[old]
-        return hours

@@ -15,6 +15,7 @@ from typing import Any
 from devices.kinds.base import (
     HOUR_MS,
     Activity,
+    DailyHours,
     Draws,
     key_of,
     local_day,
@@ -51,7 +52,7 @@ class Tank:
         self._delivery: tuple[int, float] | None = None  # (start, amount %)
         self._delivered = 0.0
         self._last_ms: int | None = None
-        self._days: dict[int, tuple[float, float]] = {}
+        self._hours = DailyHours(seed, self._key, _SALT, (6.0, 6.5), (22.5, 23.0))
 
     def activity_at(self, t_ms: int, draws: Draws) -> Activity:
         open_h, close_h = self._hours(local_day(t_ms))
@@ -82,12 +83,3 @@ class Tank:
             self._delivered = so_far
             if so_far >= amount:
                 self._delivery, self._delivered = None, 0.0
-
-    def _hours(self, day: int) -> tuple[float, float]:
-        hours = self._days.get(day)
-        if hours is None:
-            rng = rng_for(self._seed, self._key, _SALT, day)
-            hours = self._days[day] = (float(rng.uniform(6.0, 6.5)), float(rng.uniform(22.5, 23.0)))
-            for old in [d for d in self._days if d < day - 1]:
-                del self._days[old]
-        return hours
