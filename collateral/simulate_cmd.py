@@ -8,8 +8,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from collateral.settings import Settings, parse_broker_url
+
+if TYPE_CHECKING:
+    from devices.publisher import PublishOptions
 
 __all__ = ["add_arguments", "run"]
 
@@ -41,6 +45,11 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--realism", choices=["clean", "field"], default="clean",
                      help="field: heavy-tailed GNSS, no-fix spells, clock drift, dead zones, "
                           "resends, satellite bursts (devices/realism.py); default: clean")
+    sim.add_argument("--connections", type=int, default=2,
+                     help="MQTT connections the devices are multiplexed over (default 2)")
+    sim.add_argument("--device-secret-file", type=Path, metavar="FILE",
+                     help="one connection per device instead: user = device id, password "
+                          "derived from the secret in FILE, last will on status/{device_id}")
     sim.add_argument("--webhook-base-url", default="http://127.0.0.1:8765/webhooks")
 
 
@@ -55,7 +64,7 @@ def run(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> 
     fleet = load_fleet(args.fleet)
     if args.offline:
         return _offline(fleet, args)
-    from devices.publisher import PublishOptions, run_simulation
+    from devices.publisher import run_simulation
 
     if not settings.broker_url:
         raise ValueError("set --broker-url or CW_BROKER_URL (or use --record DIR --offline)")
@@ -64,9 +73,23 @@ def run(settings: Settings, args: argparse.Namespace, stop: threading.Event) -> 
                            port=address.port, start_ms=args.start_ms, duration_s=args.duration,
                            stop_event=stop, mqtt_username=address.username,
                            mqtt_password=address.password, record_dir=args.record,
-                           options=PublishOptions(realism=args.realism))
+                           options=_options(args))
     sys.stdout.write(json.dumps({"published": stats.published, "acked": stats.acked}) + "\n")
     return 0
+
+
+def _options(args: argparse.Namespace) -> PublishOptions:
+    from devices.publisher import PublishOptions
+
+    if args.connections < 1:
+        raise ValueError("--connections must be at least 1")
+    secret = None
+    if args.device_secret_file is not None:
+        secret = args.device_secret_file.read_text(encoding="utf-8").strip()
+        if not secret:
+            raise ValueError(f"{args.device_secret_file} holds no secret")
+    return PublishOptions(connections=args.connections, device_secret=secret,
+                          realism=args.realism)
 
 
 def _generate(args: argparse.Namespace) -> dict[str, object]:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import redirect_stdout
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from devices.fleet import generate_fleet
+from collateral.cli import main
+from devices.fleet import dump_fleet, generate_fleet
 from devices.link import LinkSettings, MqttLink, device_password
 from devices.publisher import PublishError, PublishOptions, run_simulation
 from devices.schema import fleet_devices
@@ -125,3 +130,18 @@ def test_broker_announces_a_vanished_device_by_its_last_will(broker: MosquittoHa
     finally:
         link.stop()
         watcher.close()
+
+
+@pytest.mark.integration
+def test_cli_runs_one_connection_per_device(broker: MosquittoHandle, fleet: dict[str, Any],
+                                            tmp_path: Path) -> None:
+    dump_fleet(fleet, tmp_path / "fleet.yaml")
+    (tmp_path / "secret").write_text(SECRET + "\n")
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(["simulate", "--fleet", str(tmp_path / "fleet.yaml"), "--seed", "3",
+                     "--broker", broker.url, "--speed", "3600", "--duration", "1.5",
+                     "--device-secret-file", str(tmp_path / "secret")])
+    assert code == 0
+    counts = json.loads(out.getvalue())
+    assert counts["published"] == counts["acked"] > 20
