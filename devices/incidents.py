@@ -82,23 +82,23 @@ class IncidentOverlay:
             effects = effect_for(incident.kind, incident.start_ms, incident.end_ms,
                                  incident.params, mobile, key_of(incident.device_id))
             self._played.append((incident, effects))
-        self._effects = [e for _, effects in self._played for e in effects]
-        silences = [e.silent_from_ms for e in self._effects if e.silent_from_ms is not None]
+        self.effects = [e for _, effects in self._played for e in effects]
+        silences = [e.silent_from_ms for e in self.effects if e.silent_from_ms is not None]
         self.silent_from_ms: int | None = min(silences) if silences else None
         self.clones = [(i, e) for i, effects in self._played for e in effects
                        if isinstance(e, Clone)]
 
     def activity(self, t_ms: int, act: Activity) -> Activity:
-        for effect in self._effects:
+        for effect in self.effects:
             act = effect.activity(t_ms, act)
         return act
 
     def fields(self, t_ms: int, fields: dict[str, Any]) -> None:
-        for effect in self._effects:
+        for effect in self.effects:
             effect.fields(t_ms, fields)
 
     def held(self, t_ms: int) -> bool:
-        return any(effect.held(t_ms) for effect in self._effects)
+        return any(effect.held(t_ms) for effect in self.effects)
 
     def labels(self, end_ms: int) -> list[Label]:
         """Ground truth of the incidents that began by ``end_ms``."""

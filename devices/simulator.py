@@ -160,15 +160,19 @@ class Simulator:
     def _reading(self, device: _Device, t_ms: int) -> list[bytes]:
         assert device.pending is not None
         draws = device.pending
-        activity = device.overlay.activity(t_ms, device.behaviour.activity_at(t_ms, draws))
+        overlay = device.overlay if device.overlay.effects else None  # most devices: none
+        activity = device.behaviour.activity_at(t_ms, draws)
+        if overlay is not None:
+            activity = overlay.activity(t_ms, activity)
         fields = device.tracker.fields(t_ms, activity, draws)
         field_tracker = device.field_tracker
         no_coverage = field_tracker is not None and field_tracker.apply(t_ms, activity, fields)
-        device.overlay.fields(t_ms, fields)
+        if overlay is not None:
+            overlay.fields(t_ms, fields)
         device.seq += 1
         ts_ms = t_ms if field_tracker is None else field_tracker.clock(t_ms)
         reading = {"seq": device.seq, "ts_ms": ts_ms, **fields}
-        if no_coverage or device.overlay.held(t_ms):
+        if no_coverage or (overlay is not None and overlay.held(t_ms)):
             device.held.append(reading)
             return []
         if not device.held:

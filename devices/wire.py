@@ -22,6 +22,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
+
 __all__ = ["SCHEMA_VERSION", "READING_FIELDS", "telemetry_topic", "status_topic", "encode_message"]
 
 SCHEMA_VERSION = 1
@@ -63,4 +65,7 @@ def encode_message(device_id: str, readings: Sequence[Mapping[str, Any]]) -> byt
     b'{"v":1,"device_id":"d1","readings":[{"seq":1,"ts_ms":1000,"ignition":true}]}'
     """
     body = {"v": SCHEMA_VERSION, "device_id": device_id, "readings": list(readings)}
-    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+    encoded = orjson.dumps(body)  # ~10x faster than json: it is a third of a simulated reading
+    if b"null" in encoded:  # orjson writes NaN and infinities as null; refuse them as json does
+        return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+    return encoded
