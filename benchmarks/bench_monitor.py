@@ -1,6 +1,11 @@
-"""Readings per second through DetectionEngine with all four detectors, and memory per asset.
+"""Readings per second through enrichment and every detector, and memory per asset.
 
 Run: ``.venv/bin/python benchmarks/bench_monitor.py [--assets 10000] [--rounds 20]``
+
+Two pipelines side by side in one run, on the same readings: the spine's
+four detectors (geofence exit, idle, tracker dark, tamper; the baseline)
+and the full pipeline (noise filters, then all ten detectors). Each run
+alternates the two, so machine load hits both alike.
 
 A seeded fleet: half the assets on circle sites, half on polygon sites. Most
 park inside their site with GPS noise (some right on the boundary), a few
@@ -20,10 +25,12 @@ import random
 import statistics
 import time
 import tracemalloc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ingest.wire import Reading
-from monitor.engine import DetectionEngine, default_detectors
+from monitor.detectors.base import Detector
+from monitor.engine import DetectionEngine, default_detectors, spine_detectors
 from monitor.model import Pledge, Site
 
 T0 = 1_764_331_200_000
@@ -73,13 +80,19 @@ def make_readings(pledges: Sequence[Pledge], rounds: int, seed: int = 11) -> Bat
                 f"dev-{i:05d}", k, ts + rng.randrange(30_000), lat=lat, lon=lon,
                 speed_kmh=0.0, gnss_fix=3, hdop=rng.uniform(0.6, 2.5), sats=9,
                 ignition=running, engine_rpm=1500.0 if running else 0.0,
-                power_kw=40.0 if running else 0.0, battery_v=12.6, ext_power=True,
-                tamper=False), pledge))
+                power_kw=40.0 if running else 0.0,
+                vibration_mm_s=round(3.0 + rng.gauss(0, 0.3), 2) if running else 0.1,
+                temp_c=round(30.0 + 10.0 * running + rng.gauss(0, 0.5), 1),
+                fuel_pct=round(70.0 - 0.2 * k + rng.gauss(0, 0.3), 1),
+                battery_v=12.6, ext_power=True, tamper=False), pledge))
     return out
 
 
-def run_once(readings: Batch) -> tuple[float, int]:
-    engine = DetectionEngine(default_detectors())
+Pipeline = Callable[[], list[Detector[Any]]]
+
+
+def run_once(readings: Batch, detectors: Pipeline) -> tuple[float, int]:
+    engine = DetectionEngine(detectors())
     observe = engine.observe
     gc.collect()
     started = time.perf_counter()
@@ -89,8 +102,8 @@ def run_once(readings: Batch) -> tuple[float, int]:
     return time.perf_counter() - started, findings
 
 
-def time_tick(pledges: Sequence[Pledge], readings: Batch) -> float:
-    engine = DetectionEngine(default_detectors())
+def time_tick(pledges: Sequence[Pledge], readings: Batch, detectors: Pipeline) -> float:
+    engine = DetectionEngine(detectors())
     for reading, pledge in readings:
         engine.observe(reading, pledge)
     by_id = {p.asset_id: p for p in pledges}
@@ -99,11 +112,12 @@ def time_tick(pledges: Sequence[Pledge], readings: Batch) -> float:
     return time.perf_counter() - started
 
 
-def memory_per_asset(pledges: Sequence[Pledge], one_round: Batch) -> tuple[float, float]:
+def memory_per_asset(pledges: Sequence[Pledge], one_round: Batch,
+                     detectors: Pipeline) -> tuple[float, float]:
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
-    engine = DetectionEngine(default_detectors())
+    engine = DetectionEngine(detectors())
     for reading, pledge in one_round:
         engine.observe(reading, pledge)
     after = tracemalloc.take_snapshot()
@@ -121,29 +135,33 @@ def main() -> None:
     args = parser.parse_args()
     pledges = make_fleet(args.assets)
     readings = make_readings(pledges, args.rounds)
-    times, findings = [], 0
+    pipelines: dict[str, Pipeline] = {"spine (4 detectors)": spine_detectors,
+                                      "full (filters + 10 detectors)": default_detectors}
+    times: dict[str, list[float]] = {name: [] for name in pipelines}
+    findings: dict[str, int] = {}
     for _ in range(args.runs):
-        seconds, findings = run_once(readings)
-        times.append(seconds)
-    median = statistics.median(times)
-    tick_s = time_tick(pledges, readings)
-    mem, snap = memory_per_asset(pledges, readings[: args.assets])
+        for name, detectors in pipelines.items():
+            seconds, findings[name] = run_once(readings, detectors)
+            times[name].append(seconds)
     circles, polygons = (args.assets + 1) // 2, args.assets // 2
-    rows = [
-        ("assets (circle / polygon)", f"{args.assets:,} ({circles:,} / {polygons:,})"),
-        ("readings per run", f"{len(readings):,}"),
-        ("findings per run", f"{findings:,}"),
-        (f"median of {args.runs} runs", f"{median:.3f} s (min {min(times):.3f}, "
-                                        f"max {max(times):.3f})"),
-        ("readings/s (one core)", f"{len(readings) / median:,.0f}"),
-        ("µs per reading, 4 detectors", f"{median / len(readings) * 1e6:.2f}"),
-        ("tick over all assets", f"{tick_s * 1000:.1f} ms"),
-        ("memory per asset (tracemalloc)", f"{mem:,.0f} B"),
-        ("snapshot JSON per asset", f"{snap:,.0f} B"),
-    ]
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
+    print(f"assets {args.assets:,} ({circles:,} circle / {polygons:,} polygon sites), "
+          f"{len(readings):,} readings per run, median of {args.runs} runs, one core")
+    header = ["pipeline", "readings/s", "µs/reading", "min-max s", "findings", "tick all",
+              "memory/asset", "snapshot/asset"]
+    rows = [header]
+    for name, detectors in pipelines.items():
+        median = statistics.median(times[name])
+        mem, snap = memory_per_asset(pledges, readings[: args.assets], detectors)
+        rows.append([name, f"{len(readings) / median:,.0f}",
+                     f"{median / len(readings) * 1e6:.2f}",
+                     f"{min(times[name]):.2f}-{max(times[name]):.2f}", f"{findings[name]:,}",
+                     f"{time_tick(pledges, readings, detectors) * 1000:.0f} ms",
+                     f"{mem:,.0f} B", f"{snap:,.0f} B"])
+    spine, full = (statistics.median(times[n]) for n in pipelines)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    print(f"full / spine time per reading: {full / spine:.2f}x")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SeriesScorer"]
+__all__ = ["SeriesScorer", "LoadScorer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +68,66 @@ class SeriesScorer:
         state[1] = spread + spread_rate * (abs(step) - spread)
         state[2] = n + 1
         return score
+
+
+@dataclass(frozen=True, slots=True)
+class LoadScorer:
+    """A slow drift detector: a series explained by the machine's load, watched by CUSUM.
+
+    A machine's temperature and vibration follow its load (power draw): a
+    plant runs cooler in the meal break and on a light weekend. This keeps
+    an exponentially weighted regression of the series on the load (means,
+    variance, covariance) and the robust spread of its residual; a fault is
+    the residual creeping up at the same load, summed by a one-sided CUSUM
+    (``k`` slack, in spreads, per reading) so a ramp over a day is caught as
+    surely as a step. Values well above the fit teach it ``slow_factor``
+    times slower, so a developing fault does not become the norm.
+
+    State: [mean_x, mean_y, var_x, cov_xy, spread, count, cusum].
+
+    >>> scorer = LoadScorer(floor=0.5)
+    >>> state = scorer.initial()
+    >>> for i in range(300):
+    ...     load = 50.0 + 40.0 * (i % 7 == 0)  # a heavy hour now and then
+    ...     _ = scorer.score_learn(state, load, 20.0 + 0.3 * load + (i % 3) * 0.2)
+    >>> scorer.score_learn(state, 90.0, 47.5)  # heavy load, hot: as expected
+    0.0
+    >>> [round(scorer.score_learn(state, 50.0, 40.0), 2) for _ in range(4)]  # hot at light load
+    [0.14, 0.25, 0.33, 0.39]
+    """
+
+    alpha: float = 0.05
+    slow_factor: float = 0.05
+    k: float = 2.5
+    h: float = 24.0
+    warm: int = 48
+    floor: float = 0.5
+    relative_floor: float = 0.02
+
+    @staticmethod
+    def initial() -> list[float]:
+        return [0.0] * 7
+
+    def score_learn(self, state: list[float], x: float, y: float) -> float:
+        """CUSUM as a score in [0, 1] (0.5 at ``h``), then learn (``state`` updated)."""
+        mx, my, vx, cxy, spread, n, cusum = state
+        if n == 0:
+            state[:6] = [x, y, 0.0, 0.0, 0.0, 1.0]
+            return 0.0
+        beta = cxy / vx if vx > 1e-9 else 0.0
+        resid = y - (my + beta * (x - mx))
+        scale = max(spread * 1.25, self.floor, self.relative_floor * abs(my))
+        z = resid / scale
+        if n >= self.warm:
+            # Capped so that a fault gone for good clears within ~1.5 h / k readings.
+            cusum = min(max(0.0, cusum + z - self.k), 1.5 * self.h)
+        rate = max(self.alpha * (self.slow_factor if z > 2.0 else 1.0), 1.0 / (n + 1))
+        dx, dy = x - mx, y - my
+        state[0] = mx + rate * dx
+        state[1] = my + rate * dy
+        state[2] = (1 - rate) * (vx + rate * dx * dx)
+        state[3] = (1 - rate) * (cxy + rate * dx * dy)
+        state[4] = spread + rate * (min(abs(resid), 3 * scale) - spread)
+        state[5] = n + 1
+        state[6] = cusum
+        return cusum / (cusum + self.h)

@@ -73,7 +73,7 @@ class Verdict:
 
 class FixFilter:
     def __init__(self, *, max_hdop: float = 5.0, min_period_s: float = 5.0,
-                 max_future_s: float = 6 * 3600.0, reanchor_fixes: int = 3) -> None:
+                 max_future_s: float = 6 * 3600.0, reanchor_fixes: int = 12) -> None:
         self.max_hdop, self.min_period_ms = max_hdop, int(min_period_s * 1000)
         self.max_future_ms, self.reanchor_fixes = int(max_future_s * 1000), reanchor_fixes
 

@@ -1,22 +1,25 @@
-"""Equipment fault: a sensor series leaves its own normal range and stays out.
+"""Equipment fault: temperature or vibration creeping above what the machine's load explains.
 
-Temperature and vibration are each scored by a robust adaptive
-baseline (``monitor.anomaly.SeriesScorer``), kept apart for the machine
-running and at rest (an engine's heat and vibration are a level shift, not
-a fault). Both score rises only (a machine that cools or calms is not failing).
-The alarm needs ``min_readings`` consecutive readings scoring at least
-``threshold`` on some series (one spike is noise); it clears after
-``clear_readings`` readings all below ``clear_below``.
+Each series is fitted to the machine's load (power draw, else engine rpm)
+by a robust, adaptive regression with a CUSUM on its residual
+(``monitor.anomaly.LoadScorer``), while the machine runs: at rest its
+temperature is the weather's, and a fault shows under load. The score rises as
+the residual accumulates above its slack, so an overheating that ramps up
+over a day is caught as well as a sudden one, while a light weekend or a
+meal break (less load, less heat) is not a fault. The alarm is raised when
+a series' score reaches ``threshold``; it clears after ``clear_readings``
+readings all below ``clear_below``. Only rises count: a machine that cools
+or calms is not failing. Power draw itself is not judged: it is the load.
 
 >>> det = EquipmentFaultDetector()
 >>> pledge = Pledge("a1", "l1", "b1", "pump", None)
 >>> state, t0 = det.initial_state(), 1_764_331_200_000
 >>> temps = [40.0 + (i % 4) * 0.5 for i in range(60)] + [70.0, 75.0, 80.0]
 >>> for i, temp in enumerate(temps):
-...     r = Reading("d1", i, t0 + i * 300_000, temp_c=temp, ignition=True)
+...     r = Reading("d1", i, t0 + i * 300_000, temp_c=temp, ignition=True, power_kw=50.0)
 ...     state, found = det.on_reading(state, r, pledge)
->>> found[0].active, found[0].details["series"]
-(True, 'temp_c')
+...     if found: print(i, found[0].active, found[0].details["series"])
+61 True temp_c
 """
 
 from __future__ import annotations
@@ -26,30 +29,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.wire import Reading
-from monitor.anomaly import SeriesScorer
+from monitor.anomaly import LoadScorer
 from monitor.detectors.base import NO_FINDINGS, StateRecord
 from monitor.model import AlertKind, Finding, Pledge
 
 __all__ = ["EquipmentFaultDetector", "EquipmentFaultState", "SERIES"]
 
-#: (wire field, scorer): what is watched and how it may deviate.
-SERIES: tuple[tuple[str, SeriesScorer], ...] = (
-    ("temp_c", SeriesScorer(floor=1.5, direction=1)),
-    ("vibration_mm_s", SeriesScorer(floor=0.5, relative_floor=0.1, direction=1)),
+#: (wire field, scorer): what is watched and its smallest meaningful spread.
+SERIES: tuple[tuple[str, LoadScorer], ...] = (
+    ("temp_c", LoadScorer(floor=2.0)),
+    ("vibration_mm_s", LoadScorer(floor=0.3, relative_floor=0.08)),
 )
-# Power draw is not watched here: a plant's draw steps with its load (meal breaks, shift
-# hand-overs) by half its rating, and judged alone it raised false alarms in the demo.
+_WIDTH = 7  # floats of state per series and running state
 
 
 def _fresh_base() -> list[float]:
-    return [0.0] * (3 * 2 * len(SERIES))  # (level, spread, count) per series, at rest / running
+    return [0.0] * (_WIDTH * len(SERIES))
 
 
 @dataclass(slots=True)
 class EquipmentFaultState(StateRecord):
     last_ts_ms: int | None = None
     base: list[float] = field(default_factory=_fresh_base)
-    hot: int = 0  # consecutive anomalous readings
     calm: int = 0  # consecutive calm readings while alarmed
     alarm: bool = False
 
@@ -58,10 +59,10 @@ class EquipmentFaultDetector:
     kind = AlertKind.EQUIPMENT_FAULT
     ticks = False  # on_tick does nothing: the engine's clock task skips it
 
-    def __init__(self, *, threshold: float = 0.5, min_readings: int = 3,
-                 clear_below: float = 0.2, clear_readings: int = 6) -> None:
-        self.threshold, self.min_readings = threshold, min_readings
-        self.clear_below, self.clear_readings = clear_below, clear_readings
+    def __init__(self, *, threshold: float = 0.5, clear_below: float = 0.1,
+                 clear_readings: int = 6) -> None:
+        self.threshold, self.clear_below, self.clear_readings = (threshold, clear_below,
+                                                                 clear_readings)
 
     def initial_state(self) -> EquipmentFaultState:
         return EquipmentFaultState()
@@ -72,37 +73,40 @@ class EquipmentFaultDetector:
         ts = reading.ts_ms
         if state.last_ts_ms is not None and ts < state.last_ts_ms:
             return state, NO_FINDINGS
+        if reading.temp_c is None and reading.vibration_mm_s is None:
+            return state, NO_FINDINGS
+        state.last_ts_ms = ts
         top, name, value = self._score(state, reading)
         if name is None:
             return state, NO_FINDINGS
-        state.last_ts_ms = ts
         if state.alarm:
             state.calm = state.calm + 1 if top < self.clear_below else 0
             if state.calm < self.clear_readings:
                 return state, NO_FINDINGS
-            state.alarm, state.calm, state.hot = False, 0, 0
+            state.alarm, state.calm = False, 0
             return state, (Finding(pledge.asset_id, self.kind, False, ts,
                                    "sensors back in their normal range"),)
-        state.hot = state.hot + 1 if top >= self.threshold else 0
-        if state.hot < self.min_readings:
+        if top < self.threshold:
             return state, NO_FINDINGS
         state.alarm, state.calm = True, 0
         details = {"series": name, "value": value, "score": round(top, 3)}
         return state, (Finding(pledge.asset_id, self.kind, True, ts,
-                               f"{name} outside its normal range", details),)
+                               f"{name} above what the load explains", details),)
 
     def _score(self, state: EquipmentFaultState,
                r: Reading) -> tuple[float, str | None, float | None]:
-        running = r.ignition is True or (r.engine_rpm is not None and r.engine_rpm > 50.0)
+        if not (r.ignition is True or (r.engine_rpm is not None and r.engine_rpm > 50.0)):
+            return 0.0, None, None  # at rest the heat is the weather's, not the machine's
+        load = r.power_kw if r.power_kw is not None else (r.engine_rpm or 0.0)
         base, top, name, top_value = state.base, 0.0, None, None
         for i, (field_name, scorer) in enumerate(SERIES):
             value = getattr(r, field_name)
             if value is None:
                 continue
-            at = (i * 2 + running) * 3
-            triple = base[at:at + 3]
-            score = scorer.score_learn(triple, value)
-            base[at:at + 3] = triple
+            at = i * _WIDTH
+            part = base[at:at + _WIDTH]
+            score = scorer.score_learn(part, load, value)
+            base[at:at + _WIDTH] = part
             if name is None or score > top:
                 top, name, top_value = score, field_name, value
         return top, name, top_value

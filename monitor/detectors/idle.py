@@ -7,6 +7,17 @@ above GPS speed noise). A reading carrying none of those four fields is no
 evidence either way and is skipped, so a tracker that never reports them
 never makes its asset look idle.
 
+Two rules, one alert:
+
+- abrupt: no activity for ``pledge.idle_after_s``, the span from the first
+  inactive reading of a run to the latest one;
+- decline (assets with a duty cycle, ``SEASONAL_KINDS``): utilisation
+  falls short of the asset's own seasonal baseline
+  (hour of weekday/weekend profile, ``monitor.utilisation``) by more than a
+  slack, summed by CUSUM, so a machine whose working hours fade out over
+  days is caught, and one that stops in its working hours is caught within
+  a few of them.
+
 Idle is judged from readings only: the span from the first inactive reading
 of a run to the latest one. A tick adds nothing, because a silent tracker is
 ``tracker_dark``'s finding, not evidence that the machine stands still; the
@@ -27,14 +38,19 @@ count as neither: the run starts again after it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.wire import Reading
 from monitor.detectors.base import NO_FINDINGS, StateRecord
 from monitor.model import AlertKind, Finding, Pledge, in_windows
+from monitor.utilisation import UtilisationBaseline
 
-__all__ = ["IdleDetector", "IdleState"]
+__all__ = ["IdleDetector", "IdleState", "SEASONAL_KINDS"]
+
+#: Asset kinds that keep a duty cycle, judged against their own baseline. Trucks and
+#: ships work when there is a trip: their utilisation has no season to fall short of.
+SEASONAL_KINDS = frozenset({"plant", "construction", "grid", "excavator", "pump"})
 
 
 @dataclass(slots=True)
@@ -43,6 +59,8 @@ class IdleState(StateRecord):
     idle_since_ms: int | None = None  # first inactive reading of the current run
     alarm: bool = False
     reported_ms: int | None = None  # time of the last active finding
+    declining: bool = False  # the utilisation CUSUM is over its alarm level
+    util: list[float] = field(default_factory=UtilisationBaseline.initial)
 
 
 class IdleDetector:
@@ -50,8 +68,12 @@ class IdleDetector:
     ticks = False  # on_tick does nothing: the engine's clock task skips it
 
     def __init__(self, *, rpm_min: float = 50.0, power_kw_min: float = 0.5,
-                 speed_kmh_min: float = 3.0) -> None:
+                 speed_kmh_min: float = 3.0,
+                 baseline: UtilisationBaseline | None = None,
+                 seasonal_kinds: frozenset[str] = SEASONAL_KINDS) -> None:
         self.rpm_min, self.power_kw_min, self.speed_kmh_min = rpm_min, power_kw_min, speed_kmh_min
+        self.baseline = baseline or UtilisationBaseline()
+        self.seasonal_kinds = seasonal_kinds
 
     def initial_state(self) -> IdleState:
         return IdleState()
@@ -64,9 +86,14 @@ class IdleDetector:
         if active is None or (state.last_ts_ms is not None and ts < state.last_ts_ms):
             return state, NO_FINDINGS
         state.last_ts_ms = ts
-        if active or in_windows(pledge.planned_downtime, ts):
+        # Away on an approved move (a workshop visit) is planned standing still too.
+        planned = in_windows(pledge.planned_downtime, ts) or in_windows(pledge.approved_moves, ts)
+        found = self._judge_decline(state, ts, active, planned, pledge)
+        if found:
+            return state, found
+        if active or planned:
             state.idle_since_ms = None  # working, or planned to stand still
-            if not state.alarm:
+            if not state.alarm or state.declining:
                 return state, NO_FINDINGS
             state.alarm, state.reported_ms = False, None
             why = "activity resumed" if active else "planned downtime"
@@ -74,6 +101,32 @@ class IdleDetector:
         if state.idle_since_ms is None:
             state.idle_since_ms = ts
         return state, self._judge_idle(state, ts, pledge)
+
+    def _judge_decline(self, state: IdleState, ts: int, active: bool, planned: bool,
+                       pledge: Pledge) -> Sequence[Finding]:
+        util, base = state.util, self.baseline
+        if pledge.asset_kind not in self.seasonal_kinds:
+            return NO_FINDINGS
+        if planned:
+            base.skip_hour(util)
+            base.reset(util)
+        else:
+            base.observe(util, ts, active, pledge.site.lon if pledge.site else 0.0)
+        # Hysteresis: once over, it stays over until the shortfall has mostly been made up.
+        over = base.cusum(util) >= (0.25 * base.h if state.declining else base.h)
+        if over == state.declining:
+            return NO_FINDINGS
+        state.declining = over
+        if over and not state.alarm:
+            state.alarm, state.reported_ms = True, ts
+            details = {"cusum": round(base.cusum(util), 2), "rule": "below own baseline"}
+            return (Finding(pledge.asset_id, self.kind, True, ts,
+                            "utilisation far below its own seasonal baseline", details),)
+        if not over and state.alarm and state.idle_since_ms is None:
+            state.alarm, state.reported_ms = False, None
+            return (Finding(pledge.asset_id, self.kind, False, ts,
+                            "utilisation back to its baseline"),)
+        return NO_FINDINGS
 
     def shows_activity(self, reading: Reading) -> bool | None:
         """True/False when the reading says whether the machine works; None when it can't."""
@@ -91,10 +144,15 @@ class IdleDetector:
         return state, NO_FINDINGS  # judged from readings only, see the module docstring
 
     def dump_state(self, state: IdleState) -> dict[str, Any]:
-        return state.to_dict()
+        data = state.to_dict()
+        data["util"] = list(state.util)  # a copy: the state goes on changing
+        return data
 
     def load_state(self, data: Mapping[str, Any]) -> IdleState:
-        return IdleState.from_dict(data)
+        state = IdleState.from_dict(data)
+        fresh = UtilisationBaseline.initial()
+        state.util = [float(x) for x in state.util] if len(state.util) == len(fresh) else fresh
+        return state
 
     def _judge_idle(self, state: IdleState, ts: int, pledge: Pledge) -> Sequence[Finding]:
         assert state.idle_since_ms is not None

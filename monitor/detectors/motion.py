@@ -20,6 +20,8 @@ _FLOOR_M = 300.0
 _HDOP_ACCURACY_M = 10.0
 _SPEEDS_KMH = {"ship": 90.0}
 _DEFAULT_KMH = 250.0
+# A degree of latitude is 111.195 km; a degree of longitude no more. Margins keep the bounds safe.
+_M_PER_DEG_LOW, _M_PER_DEG_HIGH = 111_195.0 * 0.999, 111_195.0 * 1.001
 
 
 def max_speed_for(asset_kind: str) -> float:
@@ -37,7 +39,11 @@ def impossible_jump(lat1: float, lon1: float, ts1: int, lat2: float, lon2: float
                     *, hdop: float | None, max_speed_kmh: float) -> bool:
     dt_s = max(abs(ts2 - ts1) / 1000.0, 1.0)
     allowed = max_speed_kmh / 3.6 * dt_s + _FLOOR_M + 2 * (hdop or 1.0) * _HDOP_ACCURACY_M
-    # Cheap bound first: a degree of latitude is ~111 km, so most pairs need no haversine.
-    if abs(lat2 - lat1) * 111_000.0 > allowed:
+    # Cheap bounds first (a degree is at most ~111.2 km either way): consecutive fixes are
+    # mostly metres apart and need no haversine.
+    dlat, dlon = abs(lat2 - lat1), abs(lon2 - lon1)
+    if dlat * _M_PER_DEG_LOW > allowed:
         return True
+    if (dlat + dlon) * _M_PER_DEG_HIGH < allowed:
+        return False
     return haversine_m(lat1, lon1, lat2, lon2) > allowed

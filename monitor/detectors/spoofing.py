@@ -3,9 +3,10 @@
 Three causes, one alert (the details name which):
 
 - ``teleport``: a fix impossibly far from the last trusted one (``motion``),
-  confirmed by ``confirm_fixes`` fixes that stay at the new place (a single
-  wild fix is GPS noise, and fixes alternating between two places are
-  ``cloning``). Cleared when fixes are back near the trusted place.
+  confirmed by ``confirm_fixes`` fixes that go on plausibly from it (a
+  single wild fix is GPS noise, and fixes alternating between two places
+  are ``cloning``). Cleared when fixes are again where the trusted one
+  could have reached.
 - ``frozen``: ``frozen_readings`` consecutive readings of a working machine
   (ignition on, engine turning or vibrating) with a position identical to
   the metre: real GNSS noise moves every fix. Cleared when it moves again.
@@ -38,7 +39,7 @@ from ingest.wire import Reading
 from monitor.detectors.base import NO_FINDINGS, StateRecord
 from monitor.detectors.fences import haversine_m
 from monitor.detectors.motion import good_fix, impossible_jump, max_speed_for
-from monitor.model import AlertKind, Finding, Pledge
+from monitor.model import AlertKind, Finding, Pledge, in_windows
 
 __all__ = ["SpoofingDetector", "SpoofingState"]
 
@@ -58,6 +59,7 @@ class SpoofingState(StateRecord):
     fix_ts_ms: int | None = None
     sus_lat: float | None = None  # where an impossible jump landed
     sus_lon: float | None = None
+    sus_ts_ms: int | None = None
     sus_fixes: int = 0
     frozen_lat: float | None = None
     frozen_lon: float | None = None
@@ -76,11 +78,11 @@ class SpoofingDetector:
     raw = True  # judged before the noise filters
 
     def __init__(self, *, confirm_fixes: int = 2, frozen_readings: int = 6,
-                 frozen_m: float = 1.0, near_m: float = 1000.0, clear_readings: int = 3,
+                 frozen_m: float = 1.0, clear_readings: int = 3,
                  reboot_seq: int = 5) -> None:
         self.confirm_fixes, self.frozen_readings, self.frozen_m = (confirm_fixes,
                                                                    frozen_readings, frozen_m)
-        self.near_m, self.clear_readings, self.reboot_seq = near_m, clear_readings, reboot_seq
+        self.clear_readings, self.reboot_seq = clear_readings, reboot_seq
 
     def initial_state(self) -> SpoofingState:
         return SpoofingState()
@@ -132,24 +134,31 @@ class SpoofingDetector:
         if state.fix_lat is None or state.fix_lon is None or state.fix_ts_ms is None:
             state.fix_lat, state.fix_lon, state.fix_ts_ms = lat, lon, r.ts_ms
             return
+        speed = max_speed_for(pledge.asset_kind)
+        from_trusted = impossible_jump(state.fix_lat, state.fix_lon, state.fix_ts_ms, lat, lon,
+                                       r.ts_ms, hdop=r.hdop, max_speed_kmh=speed)
+        if in_windows(pledge.approved_moves, r.ts_ms):
+            # An approved move (a port call, a workshop trip) may end anywhere: trust it.
+            from_trusted = False
+            state.teleport, state.back_fixes = False, 0
         if state.teleport:
-            near = haversine_m(state.fix_lat, state.fix_lon, lat, lon) <= self.near_m
-            state.back_fixes = state.back_fixes + 1 if near else 0
+            # Back where the trusted fix could have driven to by now: the spoof is over.
+            state.back_fixes = 0 if from_trusted else state.back_fixes + 1
             if state.back_fixes >= self.clear_readings:
                 state.teleport, state.back_fixes = False, 0
                 state.fix_lat, state.fix_lon, state.fix_ts_ms = lat, lon, r.ts_ms
             return
-        if not impossible_jump(state.fix_lat, state.fix_lon, state.fix_ts_ms, lat, lon, r.ts_ms,
-                               hdop=r.hdop, max_speed_kmh=max_speed_for(pledge.asset_kind)):
+        if not from_trusted:
             state.fix_lat, state.fix_lon, state.fix_ts_ms = lat, lon, r.ts_ms
-            state.sus_lat = state.sus_lon = None
+            state.sus_lat = state.sus_lon = state.sus_ts_ms = None
             state.sus_fixes = 0
             return
-        if (state.sus_lat is not None and state.sus_lon is not None
-                and haversine_m(state.sus_lat, state.sus_lon, lat, lon) <= self.near_m):
-            state.sus_fixes += 1
-        else:
-            state.sus_lat, state.sus_lon, state.sus_fixes = lat, lon, 1
+        # Impossible from the trusted fix: confirmed when the next ones move on plausibly from it.
+        slat, slon, sts = state.sus_lat, state.sus_lon, state.sus_ts_ms
+        agrees = slat is not None and slon is not None and sts is not None and not (
+            impossible_jump(slat, slon, sts, lat, lon, r.ts_ms, hdop=r.hdop, max_speed_kmh=speed))
+        state.sus_fixes = state.sus_fixes + 1 if agrees else 1
+        state.sus_lat, state.sus_lon, state.sus_ts_ms = lat, lon, r.ts_ms
         if state.sus_fixes >= self.confirm_fixes:
             state.teleport, state.back_fixes = True, 0
 

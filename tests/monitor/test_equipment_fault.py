@@ -19,7 +19,8 @@ def day_temps(hours: float, rng: random.Random, fault_at_h: float | None = None,
             temp += min(45.0, 15 * (h - fault_at_h))  # overheating ramps up
         if shift_at_h is not None and h >= shift_at_h:
             temp -= 8.0  # moved into a cold store: a level shift, not a fault
-        events.append(Event(ts, make_reading(ts, temp_c=round(temp, 1), ignition=False)))
+        events.append(Event(ts, make_reading(ts, temp_c=round(temp, 1), ignition=True,
+                                             power_kw=40.0)))
     return events
 
 

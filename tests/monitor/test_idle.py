@@ -104,3 +104,40 @@ def test_planned_downtime_suppresses_idle_and_the_count_restarts_after_it() -> N
               for ts in range(T0, T0 + 30 * HOUR, HOUR)]
     found = run_detector(IdleDetector(), events, pledge)[1]
     assert [(f.active, f.at_ms) for f in found] == [(True, T0 + 27 * HOUR)]
+
+
+def test_a_fading_duty_cycle_is_caught_against_the_assets_own_baseline() -> None:
+    """Two weeks of 08-18 work, then working hours fade out: fewer each day, never none."""
+    from dataclasses import replace
+
+    from monitor.detectors.idle import IdleDetector
+    from tests.monitor.factories import (
+        HOUR,
+        MIN,
+        T0,
+        Event,
+        make_pledge,
+        make_reading,
+        run_detector,
+    )
+    pledge = replace(make_pledge(idle_after_s=40 * 3600), asset_kind="plant")
+    events = []
+    for h in range(24 * 21):
+        local = (h + 12) % 24  # the anchor is at 11.6 E: UTC+1
+        day = h // 24
+        fading = day >= 14 and (h * 7919) % 10 < min(day - 13, 9)  # lose 1/10 more each day
+        working = 8 <= local < 18 and not fading
+        for m in range(0, 60, 15):
+            ts = T0 + h * HOUR + m * MIN
+            events.append(Event(ts, make_reading(ts, ignition=working)))
+    found = run_detector(IdleDetector(), events, pledge)[1]
+    assert found and found[0].active and found[0].details["rule"] == "below own baseline"
+    assert T0 + 14 * 24 * HOUR < found[0].at_ms < T0 + 19 * 24 * HOUR
+
+
+def test_trucks_have_no_seasonal_baseline_to_fall_short_of() -> None:
+    from monitor.detectors.idle import IdleDetector
+    from tests.monitor.factories import HOUR, T0, Event, make_pledge, make_reading, run_detector
+    events = [Event(T0 + h * HOUR, make_reading(T0 + h * HOUR, ignition=h < 24 * 10 and h % 3 == 0))
+              for h in range(24 * 12)]
+    assert run_detector(IdleDetector(), events, make_pledge(idle_after_s=10 ** 7))[1] == []
