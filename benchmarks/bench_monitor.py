@@ -5,7 +5,9 @@ Run: ``.venv/bin/python benchmarks/bench_monitor.py [--assets 10000] [--rounds 2
 Two pipelines side by side in one run, on the same readings: the spine's
 four detectors (geofence exit, idle, tracker dark, tamper; the baseline)
 and the full pipeline (noise filters, then all ten detectors). Each run
-alternates the two, so machine load hits both alike.
+alternates the two, so machine load hits both alike, and is timed in this
+process's CPU time (``time.process_time``), not wall time: the machine is
+shared, and waiting for a core is not the monitor's cost.
 
 A seeded fleet: half the assets on circle sites, half on polygon sites. Most
 park inside their site with GPS noise (some right on the boundary), a few
@@ -91,15 +93,19 @@ def make_readings(pledges: Sequence[Pledge], rounds: int, seed: int = 11) -> Bat
 Pipeline = Callable[[], list[Detector[Any]]]
 
 
-def run_once(readings: Batch, detectors: Pipeline) -> tuple[float, int]:
+def run_once(readings: Batch, detectors: Pipeline, warm: int) -> tuple[float, int]:
+    """CPU seconds for ``readings[warm:]``; the first ``warm`` (one per asset) build the state."""
     engine = DetectionEngine(detectors())
     observe = engine.observe
+    for reading, pledge in readings[:warm]:
+        observe(reading, pledge)
+    readings = readings[warm:]
     gc.collect()
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other engineers' jobs share the two cores
     findings = 0
     for reading, pledge in readings:
         findings += len(observe(reading, pledge))
-    return time.perf_counter() - started, findings
+    return time.process_time() - started, findings
 
 
 def time_tick(pledges: Sequence[Pledge], readings: Batch, detectors: Pipeline) -> float:
@@ -141,19 +147,21 @@ def main() -> None:
     findings: dict[str, int] = {}
     for _ in range(args.runs):
         for name, detectors in pipelines.items():
-            seconds, findings[name] = run_once(readings, detectors)
+            seconds, findings[name] = run_once(readings, detectors, args.assets)
             times[name].append(seconds)
     circles, polygons = (args.assets + 1) // 2, args.assets // 2
+    timed = len(readings) - args.assets
     print(f"assets {args.assets:,} ({circles:,} circle / {polygons:,} polygon sites), "
-          f"{len(readings):,} readings per run, median of {args.runs} runs, one core")
+          f"{timed:,} readings timed per run (after one per asset builds its state and "
+          f"fence), median of {args.runs} runs, CPU time of one core")
     header = ["pipeline", "readings/s", "µs/reading", "min-max s", "findings", "tick all",
               "memory/asset", "snapshot/asset"]
     rows = [header]
     for name, detectors in pipelines.items():
         median = statistics.median(times[name])
         mem, snap = memory_per_asset(pledges, readings[: args.assets], detectors)
-        rows.append([name, f"{len(readings) / median:,.0f}",
-                     f"{median / len(readings) * 1e6:.2f}",
+        rows.append([name, f"{timed / median:,.0f}",
+                     f"{median / timed * 1e6:.2f}",
                      f"{min(times[name]):.2f}-{max(times[name]):.2f}", f"{findings[name]:,}",
                      f"{time_tick(pledges, readings, detectors) * 1000:.0f} ms",
                      f"{mem:,.0f} B", f"{snap:,.0f} B"])

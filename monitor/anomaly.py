@@ -108,11 +108,11 @@ class LoadScorer:
     def initial() -> list[float]:
         return [0.0] * 7
 
-    def score_learn(self, state: list[float], x: float, y: float) -> float:
-        """CUSUM as a score in [0, 1] (0.5 at ``h``), then learn (``state`` updated)."""
-        mx, my, vx, cxy, spread, n, cusum = state
+    def score_learn(self, state: list[float], x: float, y: float, at: int = 0) -> float:
+        """CUSUM as a score in [0, 1] (0.5 at ``h``), then learn (``state[at:at + 7]`` updated)."""
+        mx, my, vx, cxy, spread, n, cusum = state[at:at + 7]
         if n == 0:
-            state[:6] = [x, y, 0.0, 0.0, 0.0, 1.0]
+            state[at:at + 6] = [x, y, 0.0, 0.0, 0.0, 1.0]
             return 0.0
         beta = cxy / vx if vx > 1e-9 else 0.0
         resid = y - (my + beta * (x - mx))
@@ -123,11 +123,8 @@ class LoadScorer:
             cusum = min(max(0.0, cusum + z - self.k), 1.5 * self.h)
         rate = max(self.alpha * (self.slow_factor if z > 2.0 else 1.0), 1.0 / (n + 1))
         dx, dy = x - mx, y - my
-        state[0] = mx + rate * dx
-        state[1] = my + rate * dy
-        state[2] = (1 - rate) * (vx + rate * dx * dx)
-        state[3] = (1 - rate) * (cxy + rate * dx * dy)
-        state[4] = spread + rate * (min(abs(resid), 3 * scale) - spread)
-        state[5] = n + 1
-        state[6] = cusum
+        keep = 1 - rate
+        state[at:at + 7] = [mx + rate * dx, my + rate * dy, keep * (vx + rate * dx * dx),
+                            keep * (cxy + rate * dx * dy),
+                            spread + rate * (min(abs(resid), 3 * scale) - spread), n + 1, cusum]
         return cusum / (cusum + self.h)

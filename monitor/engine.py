@@ -99,21 +99,8 @@ class DetectionEngine:
         if states is None:
             states = self._states[pledge.asset_id] = self._fresh()
         out: list[Finding] = []
-        self._run(self._raw, states, reading, pledge, out)
-        verdict = self._filter.admit(states[self._slot], reading, pledge, self.high_ms)
-        if verdict.reason != "ok":
-            self.filtered[verdict.reason] = self.filtered.get(verdict.reason, 0) + 1
-        clean = verdict.reading
-        if clean is None:
-            return out
-        if clean.ts_ms > self.high_ms:
-            self.high_ms = clean.ts_ms
-        self._run(self._filtered, states, clean, pledge, out)
-        return out
-
-    def _run(self, detectors: tuple[tuple[int, Detector[Any]], ...], states: list[Any],
-             reading: Reading, pledge: Pledge, out: list[Finding]) -> None:
-        for i, detector in detectors:
+        # The two loops are written out, not shared: this is the hot path.
+        for i, detector in self._raw:
             try:
                 states[i], found = detector.on_reading(states[i], reading, pledge)
             except Exception:
@@ -121,6 +108,22 @@ class DetectionEngine:
                 continue
             if found:
                 out.extend(found)
+        clean, why = self._filter.admit(states[self._slot], reading, pledge, self.high_ms)
+        if why != "ok":
+            self.filtered[why] = self.filtered.get(why, 0) + 1
+        if clean is None:
+            return out
+        if clean.ts_ms > self.high_ms:
+            self.high_ms = clean.ts_ms
+        for i, detector in self._filtered:
+            try:
+                states[i], found = detector.on_reading(states[i], clean, pledge)
+            except Exception:
+                self._failed(detector, pledge.asset_id, "reading")
+                continue
+            if found:
+                out.extend(found)
+        return out
 
     def tick(self, now_ms: int, pledges: Mapping[str, Pledge]) -> list[Finding]:
         """Judge time passing for every asset that has reported and still has a pledge.

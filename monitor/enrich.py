@@ -25,13 +25,13 @@ readings before this stage.
 >>> filt, pledge = FixFilter(), Pledge("a1", "l1", "b1", "truck", None)
 >>> state, t0 = filt.initial_state(), 1_764_331_200_000
 >>> ok = Reading("d1", 1, t0, lat=48.0, lon=11.0, gnss_fix=3, hdop=1.0)
->>> filt.admit(state, ok, pledge, high_ms=t0).reason
+>>> filt.admit(state, ok, pledge, high_ms=t0)[1]
 'ok'
->>> filt.admit(state, ok, pledge, high_ms=t0).reason
+>>> filt.admit(state, ok, pledge, high_ms=t0)[1]
 'duplicate'
 >>> far = Reading("d1", 2, t0 + 60_000, lat=49.0, lon=11.0, gnss_fix=3, hdop=1.0)
->>> v = filt.admit(state, far, pledge, high_ms=t0)
->>> v.reason, v.reading.lat
+>>> clean, why = filt.admit(state, far, pledge, high_ms=t0)
+>>> why, clean.lat
 ('implausible_speed', None)
 """
 
@@ -63,12 +63,10 @@ class FilterState(StateRecord):
     odd_streak: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What the detectors get: the reading (position removed if untrusted), or None."""
-
-    reading: Reading | None
-    reason: str  # "ok", or the filter that dropped the reading or its position
+#: What the detectors get: the reading (its position removed if untrusted) or None, and
+#: why: "ok", or the filter that dropped the reading or its position. A plain tuple: this
+#: runs for every reading.
+Verdict = tuple[Reading | None, str]
 
 
 class FixFilter:
@@ -92,18 +90,18 @@ class FixFilter:
         ts, last = reading.ts_ms, state.last_ts_ms
         if last is not None and ts <= last:
             dup = ts == last and reading.seq == state.last_seq
-            return Verdict(None, "duplicate" if dup else "out_of_order")
+            return None, "duplicate" if dup else "out_of_order"
         if high_ms and ts > high_ms + self.max_future_ms:
-            return Verdict(None, "future")
+            return None, "future"
         state.last_ts_ms, state.last_seq = ts, reading.seq
         lat, lon = reading.lat, reading.lon
         if lat is None or lon is None:
-            return Verdict(reading, "ok")
+            return reading, "ok"
         why = self._position_problem(state, reading, lat, lon, pledge)
         if why is None:
             state.fix_lat, state.fix_lon, state.fix_ts_ms = lat, lon, ts
-            return Verdict(reading, "ok")
-        return Verdict(replace(reading, lat=None, lon=None, alt_m=None, heading_deg=None), why)
+            return reading, "ok"
+        return replace(reading, lat=None, lon=None, alt_m=None, heading_deg=None), why
 
     def _position_problem(self, state: FilterState, r: Reading, lat: float, lon: float,
                           pledge: Pledge) -> str | None:

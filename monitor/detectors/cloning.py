@@ -29,7 +29,7 @@ from typing import Any
 
 from ingest.wire import Reading
 from monitor.detectors.base import NO_FINDINGS, StateRecord
-from monitor.detectors.motion import good_fix, impossible_jump, max_speed_for
+from monitor.detectors.motion import impossible_jump, max_speed_for
 from monitor.model import AlertKind, Finding, Pledge
 
 __all__ = ["CloningDetector", "CloningState"]
@@ -70,6 +70,8 @@ class CloningDetector:
         switches = state.switches
         if switched:
             switches.append(ts)
+        if not switches:
+            return state, NO_FINDINGS
         while switches and ts - switches[0] > self.window_ms:
             switches.pop(0)
         if state.alarm:
@@ -93,8 +95,9 @@ class CloningDetector:
         return prev is not None and seq < prev and not seq <= self.reboot_seq < prev - 100
 
     def _jumped(self, state: CloningState, r: Reading, pledge: Pledge) -> bool:
-        lat, lon = r.lat, r.lon
-        if lat is None or lon is None or not good_fix(lat, r.gnss_fix, r.hdop):
+        lat, lon, fix, hdop = r.lat, r.lon, r.gnss_fix, r.hdop
+        if (lat is None or lon is None or (fix is not None and fix < 2)
+                or (hdop is not None and hdop > 5.0)):
             return False
         flat, flon, fts = state.fix_lat, state.fix_lon, state.fix_ts_ms
         state.fix_lat, state.fix_lon, state.fix_ts_ms = lat, lon, r.ts_ms

@@ -40,7 +40,9 @@ SERIES: tuple[tuple[str, LoadScorer], ...] = (
     ("temp_c", LoadScorer(floor=2.0)),
     ("vibration_mm_s", LoadScorer(floor=0.3, relative_floor=0.08)),
 )
-_WIDTH = 7  # floats of state per series and running state
+_WIDTH = 7  # floats of state per series
+_NAMES = tuple(name for name, _ in SERIES)
+_SCORERS = tuple(scorer for _, scorer in SERIES)
 
 
 def _fresh_base() -> list[float]:
@@ -76,6 +78,9 @@ class EquipmentFaultDetector:
         if reading.temp_c is None and reading.vibration_mm_s is None:
             return state, NO_FINDINGS
         state.last_ts_ms = ts
+        rpm = reading.engine_rpm
+        if not (reading.ignition is True or (rpm is not None and rpm > 50.0)):
+            return state, NO_FINDINGS  # at rest the heat is the weather's, not the machine's
         top, name, value = self._score(state, reading)
         if name is None:
             return state, NO_FINDINGS
@@ -95,18 +100,13 @@ class EquipmentFaultDetector:
 
     def _score(self, state: EquipmentFaultState,
                r: Reading) -> tuple[float, str | None, float | None]:
-        if not (r.ignition is True or (r.engine_rpm is not None and r.engine_rpm > 50.0)):
-            return 0.0, None, None  # at rest the heat is the weather's, not the machine's
         load = r.power_kw if r.power_kw is not None else (r.engine_rpm or 0.0)
         base, top, name, top_value = state.base, 0.0, None, None
-        for i, (field_name, scorer) in enumerate(SERIES):
-            value = getattr(r, field_name)
+        for at, (field_name, scorer, value) in enumerate(
+                zip(_NAMES, _SCORERS, (r.temp_c, r.vibration_mm_s), strict=True)):
             if value is None:
                 continue
-            at = i * _WIDTH
-            part = base[at:at + _WIDTH]
-            score = scorer.score_learn(part, load, value)
-            base[at:at + _WIDTH] = part
+            score = scorer.score_learn(base, load, value, at * _WIDTH)
             if name is None or score > top:
                 top, name, top_value = score, field_name, value
         return top, name, top_value

@@ -87,10 +87,12 @@ class IdleDetector:
             return state, NO_FINDINGS
         state.last_ts_ms = ts
         # Away on an approved move (a workshop visit) is planned standing still too.
-        planned = in_windows(pledge.planned_downtime, ts) or in_windows(pledge.approved_moves, ts)
-        found = self._judge_decline(state, ts, active, planned, pledge)
-        if found:
-            return state, found
+        planned = bool(pledge.planned_downtime or pledge.approved_moves) and (
+            in_windows(pledge.planned_downtime, ts) or in_windows(pledge.approved_moves, ts))
+        if pledge.asset_kind in self.seasonal_kinds:
+            found = self._judge_decline(state, ts, active, planned, pledge)
+            if found:
+                return state, found
         if active or planned:
             state.idle_since_ms = None  # working, or planned to stand still
             if not state.alarm or state.declining:
@@ -105,8 +107,6 @@ class IdleDetector:
     def _judge_decline(self, state: IdleState, ts: int, active: bool, planned: bool,
                        pledge: Pledge) -> Sequence[Finding]:
         util, base = state.util, self.baseline
-        if pledge.asset_kind not in self.seasonal_kinds:
-            return NO_FINDINGS
         if planned:
             base.skip_hour(util)
             base.reset(util)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from monitor.detectors.fences import haversine_m
 
-__all__ = ["impossible_jump", "max_speed_for", "good_fix"]
+__all__ = ["impossible_jump", "max_speed_for"]
 
 _FLOOR_M = 300.0
 _HDOP_ACCURACY_M = 10.0
@@ -27,12 +27,6 @@ _M_PER_DEG_LOW, _M_PER_DEG_HIGH = 111_195.0 * 0.999, 111_195.0 * 1.001
 def max_speed_for(asset_kind: str) -> float:
     """The fastest an asset of this kind plausibly moves (a truck on a motorway, a fast ship)."""
     return _SPEEDS_KMH.get(asset_kind, _DEFAULT_KMH)
-
-
-def good_fix(lat: float | None, gnss_fix: int | None, hdop: float | None) -> bool:
-    """A fix good enough to judge motion with."""
-    return (lat is not None and (gnss_fix is None or gnss_fix >= 2)
-            and (hdop is None or hdop <= 5.0))
 
 
 def impossible_jump(lat1: float, lon1: float, ts1: int, lat2: float, lon2: float, ts2: int,

@@ -38,7 +38,7 @@ from typing import Any
 from ingest.wire import Reading
 from monitor.detectors.base import NO_FINDINGS, StateRecord
 from monitor.detectors.fences import haversine_m
-from monitor.detectors.motion import good_fix, impossible_jump, max_speed_for
+from monitor.detectors.motion import impossible_jump, max_speed_for
 from monitor.model import AlertKind, Finding, Pledge, in_windows
 
 __all__ = ["SpoofingDetector", "SpoofingState"]
@@ -94,14 +94,16 @@ class SpoofingDetector:
         if state.max_ts_ms is not None and ts <= state.max_ts_ms:
             return state, NO_FINDINGS
         state.max_ts_ms = ts
-        was = (state.teleport, state.frozen, state.replay)
+        was = state.teleport + 2 * state.frozen + 4 * state.replay
         self._sequence(state, reading.seq)
-        if good_fix(reading.lat, reading.gnss_fix, reading.hdop) and not state.replay:
+        lat, fix, hdop = reading.lat, reading.gnss_fix, reading.hdop
+        if (lat is not None and (fix is None or fix >= 2) and (hdop is None or hdop <= 5.0)
+                and not state.replay):
             self._position(state, reading, pledge)
-        now = (state.teleport, state.frozen, state.replay)
-        if now == was:
+        if state.teleport + 2 * state.frozen + 4 * state.replay == was:
             return state, NO_FINDINGS
-        if any(n and not w for n, w in zip(now, was, strict=True)):
+        now = (state.teleport, state.frozen, state.replay)
+        if any(n and not (was >> i) & 1 for i, n in enumerate(now)):
             causes = [c for c, on in zip(_CAUSES, now, strict=True) if on]
             details = {"cause": "+".join(causes), "lat": reading.lat, "lon": reading.lon,
                        "seq": reading.seq}
@@ -166,9 +168,10 @@ class SpoofingDetector:
         working = r.ignition is True and (
             (r.engine_rpm is not None and r.engine_rpm > 50.0)
             or (r.vibration_mm_s is not None and r.vibration_mm_s > 1.0))
-        same = (state.frozen_lat is not None and state.frozen_lon is not None
-                and abs(state.frozen_lat - lat) * 111_000 <= self.frozen_m
-                and haversine_m(state.frozen_lat, state.frozen_lon, lat, lon) <= self.frozen_m)
+        flat, flon = state.frozen_lat, state.frozen_lon
+        same = (flat is not None and flon is not None and abs(flat - lat) * 111_000 <= self.frozen_m
+                and abs(flon - lon) * 111_000 <= 2 * self.frozen_m
+                and haversine_m(flat, flon, lat, lon) <= self.frozen_m)
         if not same:
             state.frozen_lat, state.frozen_lon = lat, lon
             state.frozen_count = 1 if working else 0

@@ -10,7 +10,7 @@ PLEDGE = make_pledge()
 def reasons(*readings: object) -> list[str]:
     filt = FixFilter()
     state = filt.initial_state()
-    return [filt.admit(state, r, PLEDGE, high_ms=T0).reason for r in readings]  # type: ignore[arg-type]
+    return [filt.admit(state, r, PLEDGE, high_ms=T0)[1] for r in readings]  # type: ignore[arg-type]
 
 
 def test_duplicates_out_of_order_and_future_readings_are_dropped() -> None:
@@ -30,10 +30,10 @@ def test_bad_positions_are_removed_and_the_rest_kept() -> None:
     for reading, why in cases:
         if why == "min_period":  # within 5 s of the last accepted fix
             state.last_ts_ms = T0
-        verdict = filt.admit(state, reading, PLEDGE, T0)
-        assert verdict.reason == why
-        assert verdict.reading is not None and verdict.reading.lat is None
-        assert verdict.reading.tamper == reading.tamper
+        clean, reason = filt.admit(state, reading, PLEDGE, T0)
+        assert reason == why
+        assert clean is not None and clean.lat is None
+        assert clean.tamper == reading.tamper
 
 
 def test_twelve_agreeing_fixes_elsewhere_reanchor() -> None:
