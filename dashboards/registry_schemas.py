@@ -228,7 +228,7 @@ class AuditPage(Page):
 
 
 class AlertActionIn(_In):
-    action: Annotated[str, Field(pattern=r"^(acknowledge|note)$")]
+    action: Annotated[str, Field(pattern=r"^(acknowledge|resolve|note)$")]
     note: Annotated[str, Field(max_length=2000)] = ""
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.alerts import Alert, AlertEvent, AlertStatus
@@ -20,6 +20,7 @@ from monitor.model import AlertKind, Pledge
 from monitor.outbox import enqueue_event
 from monitor.warning import loan_warning_level
 from registry import Registry
+from registry.access import AlertEvent as AlertHistory
 from registry.models import Alert as AlertRow
 from registry.models import Loan, WarningChange
 
@@ -56,6 +57,23 @@ class AlertStore:
                 self.open[key] = _alert_from_row(row)
                 self._ids[key] = row.id
         log.info("monitor: %d open alerts loaded", len(self.open))
+
+    def key_of(self, alert_id: int) -> Key | None:
+        """The (asset, kind) of an alert row this store tracks."""
+        return next((key for key, row_id in self._ids.items() if row_id == alert_id), None)
+
+    def people_actions_after(self, history_id: int) -> list[tuple[int, int, str, str, str]]:
+        """(history id, alert id, who, action, note) recorded by the API after ``history_id``."""
+        with self.registry.session() as session:
+            rows = session.execute(
+                select(AlertHistory.id, AlertHistory.alert_id, AlertHistory.actor,
+                       AlertHistory.action, AlertHistory.note)
+                .where(AlertHistory.id > history_id).order_by(AlertHistory.id)).all()
+        return [(int(a), int(b), str(c), str(d), str(e or "")) for a, b, c, d, e in rows]
+
+    def last_people_action(self) -> int:
+        with self.registry.session() as session:
+            return int(session.scalar(select(func.max(AlertHistory.id))) or 0)
 
     def current(self, key: Key) -> Alert | None:
         """The open alert for ``key``, else the one resolved lately (it may reopen)."""

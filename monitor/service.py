@@ -21,6 +21,7 @@ import paho.mqtt.client as mqtt
 from ingest.dedup import Deduplicator
 from ingest.handoff import decode_handoff, handoff_topic
 from ingest.mqtt import MqttEndpoint, connect_consumer, stop_worker
+from monitor.alert_actions import acknowledge, resolve_by_person
 from monitor.alert_store import AlertChange, AlertStore
 from monitor.alerts import AlertPolicy, AlertStatus, apply_finding, apply_tick
 from monitor.clock import FleetClock
@@ -33,6 +34,9 @@ from registry.models import Checkpoint
 __all__ = ["MonitorConfig", "MonitorService"]
 
 log = logging.getLogger(__name__)
+
+#: API actions (``POST /api/alerts/{id}/actions``) the monitor applies; a note only records.
+_PEOPLE_ACTIONS = {"acknowledge": acknowledge, "resolve": resolve_by_person}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,7 @@ class MonitorService:
         self.readings_seen = 0
         self.duplicates = 0
         self._dedup = Deduplicator()
+        self._people_seen = -1  # alert_history rows applied (-1: not read yet)
         self._pledges: dict[str, Pledge] = {}
         self._inbox: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -161,7 +166,7 @@ class MonitorService:
         if now_ms == 0:
             return
         findings = self.engine.tick(now_ms, self._pledges)
-        changes = self._apply(findings)
+        changes = self._apply(findings) + self.apply_people_actions(now_ms)
         for key, alert in list(self.alerts.open.items()):
             new, events = apply_tick(alert, now_ms, self.policy, self._maintenance(key[0]))
             if new is None or new == alert:
@@ -171,6 +176,31 @@ class MonitorService:
                 changes.append(AlertChange(new, events))
         self.alerts.commit(changes, self._pledges)
         self.alerts.forget_resolved_before(now_ms - self.policy.flap_window_ms)
+
+    def apply_people_actions(self, now_ms: int) -> list[AlertChange]:
+        """Acknowledgements and resolutions recorded through the API, applied to open alerts.
+
+        The API writes who did what to ``alert_history``; the monitor owns the
+        alert's lifecycle, so it reads them here and sends their events. A
+        fresh monitor starts after the history it finds: old actions are done.
+        """
+        if self._people_seen < 0:
+            self._people_seen = self.alerts.last_people_action()
+            return []
+        changes: list[AlertChange] = []
+        for history_id, alert_id, who, action, note in self.alerts.people_actions_after(
+                self._people_seen):
+            self._people_seen = history_id
+            key = self.alerts.key_of(alert_id)
+            alert = self.alerts.open.get(key) if key is not None else None
+            act = _PEOPLE_ACTIONS.get(action)
+            if alert is None or key is None or act is None:
+                continue  # a note, or an alert another worker owns or already resolved
+            new, events = act(alert, who, note, now_ms)
+            if new.status is AlertStatus.OPEN:
+                self.alerts.open[key] = new
+            changes.append(AlertChange(new, events))
+        return changes
 
     def _maintenance(self, asset_id: str) -> tuple[Window, ...]:
         pledge = self._pledges.get(asset_id)
@@ -198,7 +228,8 @@ class MonitorService:
         return changes
 
     def _checkpoint(self) -> None:
-        data = {"engine": self.engine.snapshot(), "watermark_ms": self.watermark_ms}
+        data = {"engine": self.engine.snapshot(), "watermark_ms": self.watermark_ms,
+                "people_seen": self._people_seen}
         with self.registry.session() as session:
             session.merge(Checkpoint(key=self._checkpoint_key, data=data,
                                      updated_at=datetime.now(UTC)))
@@ -210,4 +241,5 @@ class MonitorService:
         if data:
             self.engine.restore(data["engine"])
             self.clock.restore(int(data.get("watermark_ms", 0)))
+            self._people_seen = int(data.get("people_seen", -1))
             log.info("monitor: restored detector state (watermark %d)", self.watermark_ms)

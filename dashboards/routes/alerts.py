@@ -65,7 +65,11 @@ def read_alert_history(alert_id: int, session: SessionDep,
 def act_on_alert(alert_id: int, body: AlertActionIn, session: SessionDep,
                  principal: Annotated[Principal, Depends(require(ALERT_ACTORS))]
                  ) -> AlertEventOut:
-    """Acknowledge an alert or add a note; both land in its history and the audit log."""
+    """Acknowledge, resolve or add a note; all land in its history and the audit log.
+
+    The monitor applies acknowledge and resolve to the alert's lifecycle (and sends
+    their webhook events) on its next tick.
+    """
     alert, lender_id = visible_alert(session, principal, alert_id)
     event = AlertEvent(alert_id=alert.id, at=datetime.now(UTC), actor=principal.user_id,
                        action=body.action, note=body.note)

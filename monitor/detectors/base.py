@@ -26,12 +26,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
-from typing import Any, Protocol, Self, TypeVar, cast
+from typing import Any, Generic, Protocol, Self, TypeVar, cast
 
 from ingest.wire import Reading
 from monitor.model import AlertKind, Finding, Pledge
 
-__all__ = ["Detector", "StateRecord", "NO_FINDINGS"]
+__all__ = ["Detector", "StateRecord", "ReadingsOnly", "NO_FINDINGS"]
 
 S = TypeVar("S")
 
@@ -68,9 +68,38 @@ class StateRecord:
     __slots__ = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(cast(Any, self))}
+        """The fields as JSON-able data; lists are copied, the state goes on changing."""
+        out = {f.name: getattr(self, f.name) for f in fields(cast(Any, self))}
+        return {k: list(v) if isinstance(v, list) else v for k, v in out.items()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         names = {f.name for f in fields(cast(Any, cls))}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+R = TypeVar("R", bound=StateRecord)
+
+
+class ReadingsOnly(Generic[R]):
+    """The shared half of a detector judged on readings only, over a ``StateRecord``.
+
+    ``on_tick`` does nothing (``ticks = False`` lets the engine's clock task
+    skip it); the state is created, dumped and loaded from ``state_type``.
+    A subclass writes ``kind``, ``state_type`` and ``on_reading``.
+    """
+
+    state_type: type[R]
+    ticks = False
+
+    def initial_state(self) -> R:
+        return self.state_type()
+
+    def on_tick(self, state: R, pledge: Pledge, now_ms: int) -> tuple[R, Sequence[Finding]]:
+        return state, NO_FINDINGS
+
+    def dump_state(self, state: R) -> dict[str, Any]:
+        return state.to_dict()
+
+    def load_state(self, data: Mapping[str, Any]) -> R:
+        return self.state_type.from_dict(data)

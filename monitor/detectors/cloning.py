@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.wire import Reading
-from monitor.detectors.base import NO_FINDINGS, StateRecord
+from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.detectors.motion import impossible_jump, max_speed_for
 from monitor.model import AlertKind, Finding, Pledge
 
@@ -46,18 +46,15 @@ class CloningState(StateRecord):
     alarm: bool = False
 
 
-class CloningDetector:
+class CloningDetector(ReadingsOnly[CloningState]):
     kind = AlertKind.CLONING
-    ticks = False  # on_tick does nothing: the engine's clock task skips it
+    state_type = CloningState
     raw = True  # judged before the noise filters
 
     def __init__(self, *, min_switches: int = 3, window_s: float = 6 * 3600.0,
                  clear_after_s: float = 3 * 3600.0, reboot_seq: int = 5) -> None:
         self.min_switches, self.window_ms = min_switches, int(window_s * 1000)
         self.clear_after_ms, self.reboot_seq = int(clear_after_s * 1000), reboot_seq
-
-    def initial_state(self) -> CloningState:
-        return CloningState()
 
     def on_reading(
         self, state: CloningState, reading: Reading, pledge: Pledge
@@ -105,16 +102,6 @@ class CloningDetector:
             return False
         return impossible_jump(flat, flon, fts, lat, lon, r.ts_ms, hdop=r.hdop,
                                max_speed_kmh=max_speed_for(pledge.asset_kind))
-
-    def on_tick(
-        self, state: CloningState, pledge: Pledge, now_ms: int
-    ) -> tuple[CloningState, Sequence[Finding]]:
-        return state, NO_FINDINGS
-
-    def dump_state(self, state: CloningState) -> dict[str, Any]:
-        data = state.to_dict()
-        data["switches"] = list(state.switches)  # a copy: the state goes on changing
-        return data
 
     def load_state(self, data: Mapping[str, Any]) -> CloningState:
         state = CloningState.from_dict(data)

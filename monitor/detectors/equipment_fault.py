@@ -30,7 +30,7 @@ from typing import Any
 
 from ingest.wire import Reading
 from monitor.anomaly import LoadScorer
-from monitor.detectors.base import NO_FINDINGS, StateRecord
+from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.model import AlertKind, Finding, Pledge
 
 __all__ = ["EquipmentFaultDetector", "EquipmentFaultState", "SERIES"]
@@ -57,17 +57,14 @@ class EquipmentFaultState(StateRecord):
     alarm: bool = False
 
 
-class EquipmentFaultDetector:
+class EquipmentFaultDetector(ReadingsOnly[EquipmentFaultState]):
     kind = AlertKind.EQUIPMENT_FAULT
-    ticks = False  # on_tick does nothing: the engine's clock task skips it
+    state_type = EquipmentFaultState
 
     def __init__(self, *, threshold: float = 0.5, clear_below: float = 0.1,
                  clear_readings: int = 6) -> None:
         self.threshold, self.clear_below, self.clear_readings = (threshold, clear_below,
                                                                  clear_readings)
-
-    def initial_state(self) -> EquipmentFaultState:
-        return EquipmentFaultState()
 
     def on_reading(
         self, state: EquipmentFaultState, reading: Reading, pledge: Pledge
@@ -110,16 +107,6 @@ class EquipmentFaultDetector:
             if name is None or score > top:
                 top, name, top_value = score, field_name, value
         return top, name, top_value
-
-    def on_tick(
-        self, state: EquipmentFaultState, pledge: Pledge, now_ms: int
-    ) -> tuple[EquipmentFaultState, Sequence[Finding]]:
-        return state, NO_FINDINGS
-
-    def dump_state(self, state: EquipmentFaultState) -> dict[str, Any]:
-        data = state.to_dict()
-        data["base"] = list(state.base)
-        return data
 
     def load_state(self, data: Mapping[str, Any]) -> EquipmentFaultState:
         state = EquipmentFaultState.from_dict(data)

@@ -20,12 +20,11 @@ no further drop.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ingest.wire import Reading
-from monitor.detectors.base import NO_FINDINGS, StateRecord
+from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.model import AlertKind, Finding, Pledge
 
 __all__ = ["FuelTheftDetector", "FuelTheftState"]
@@ -40,9 +39,9 @@ class FuelTheftState(StateRecord):
     alarm_ms: int | None = None  # time of the latest drop while alarmed
 
 
-class FuelTheftDetector:
+class FuelTheftDetector(ReadingsOnly[FuelTheftState]):
     kind = AlertKind.FUEL_THEFT
-    ticks = False  # on_tick does nothing: the engine's clock task skips it
+    state_type = FuelTheftState
 
     def __init__(self, *, min_drop_pct: float = 8.0, window_s: float = 3 * 3600.0,
                  clear_after_s: float = 2 * 3600.0, rpm_min: float = 50.0,
@@ -50,9 +49,6 @@ class FuelTheftDetector:
         self.min_drop_pct, self.window_ms = min_drop_pct, window_s * 1000
         self.clear_after_ms = clear_after_s * 1000
         self.rpm_min, self.speed_kmh_min = rpm_min, speed_kmh_min
-
-    def initial_state(self) -> FuelTheftState:
-        return FuelTheftState()
 
     def on_reading(
         self, state: FuelTheftState, reading: Reading, pledge: Pledge
@@ -87,14 +83,3 @@ class FuelTheftDetector:
             return NO_FINDINGS
         state.alarm, state.alarm_ms = False, None
         return (Finding(pledge.asset_id, self.kind, False, ts, "no further fuel loss"),)
-
-    def on_tick(
-        self, state: FuelTheftState, pledge: Pledge, now_ms: int
-    ) -> tuple[FuelTheftState, Sequence[Finding]]:
-        return state, NO_FINDINGS
-
-    def dump_state(self, state: FuelTheftState) -> dict[str, Any]:
-        return state.to_dict()
-
-    def load_state(self, data: Mapping[str, Any]) -> FuelTheftState:
-        return FuelTheftState.from_dict(data)

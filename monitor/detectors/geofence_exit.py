@@ -22,12 +22,11 @@ scheduled port call) never start an exit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ingest.wire import Reading
-from monitor.detectors.base import NO_FINDINGS, StateRecord
+from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.detectors.fences import INSIDE, OUTSIDE, Fence, build_fence, haversine_m
 from monitor.model import AlertKind, Finding, Pledge, Site, in_windows
 
@@ -45,9 +44,9 @@ class GeofenceState(StateRecord):
     reported_m: float = 0.0  # distance in the last active finding
 
 
-class GeofenceExitDetector:
+class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
     kind = AlertKind.GEOFENCE_EXIT
-    ticks = False  # on_tick does nothing: the engine's clock task skips it
+    state_type = GeofenceState
 
     def __init__(self, *, min_fix: int = 2, max_hdop: float = 5.0, margin_m: float = 50.0,
                  hdop_accuracy_m: float = 10.0, min_fixes: int = 2, clear_ratio: float = 0.5,
@@ -58,9 +57,6 @@ class GeofenceExitDetector:
         self.update_distance_m, self.default_radius_m = update_distance_m, default_radius_m
         # Built once per asset's site; a reloaded but equal Site keeps its fence.
         self._fences: dict[str, tuple[Site, Fence]] = {}
-
-    def initial_state(self) -> GeofenceState:
-        return GeofenceState()
 
     def on_reading(
         self, state: GeofenceState, reading: Reading, pledge: Pledge
@@ -83,16 +79,6 @@ class GeofenceExitDetector:
             return state, self._watch_return(state, where, reading, pledge, site)
         return state, self._watch_exit(state, where, reading, pledge, site)
 
-    def on_tick(
-        self, state: GeofenceState, pledge: Pledge, now_ms: int
-    ) -> tuple[GeofenceState, Sequence[Finding]]:
-        return state, NO_FINDINGS  # judged on fixes only: silence is tracker_dark's job
-
-    def dump_state(self, state: GeofenceState) -> dict[str, Any]:
-        return state.to_dict()
-
-    def load_state(self, data: Mapping[str, Any]) -> GeofenceState:
-        return GeofenceState.from_dict(data)
 
     def _fence(self, asset_id: str, site: Site) -> Fence:
         cached = self._fences.get(asset_id)

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.wire import Reading
-from monitor.detectors.base import NO_FINDINGS, StateRecord
+from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.model import AlertKind, Finding, Pledge, in_windows
 from monitor.utilisation import UtilisationBaseline
 
@@ -63,9 +63,9 @@ class IdleState(StateRecord):
     util: list[float] = field(default_factory=UtilisationBaseline.initial)
 
 
-class IdleDetector:
+class IdleDetector(ReadingsOnly[IdleState]):
     kind = AlertKind.IDLE
-    ticks = False  # on_tick does nothing: the engine's clock task skips it
+    state_type = IdleState
 
     def __init__(self, *, rpm_min: float = 50.0, power_kw_min: float = 0.5,
                  speed_kmh_min: float = 3.0,
@@ -74,9 +74,6 @@ class IdleDetector:
         self.rpm_min, self.power_kw_min, self.speed_kmh_min = rpm_min, power_kw_min, speed_kmh_min
         self.baseline = baseline or UtilisationBaseline()
         self.seasonal_kinds = seasonal_kinds
-
-    def initial_state(self) -> IdleState:
-        return IdleState()
 
     def on_reading(
         self, state: IdleState, reading: Reading, pledge: Pledge
@@ -137,16 +134,6 @@ class IdleDetector:
         return (ignition is True or (rpm is not None and rpm > self.rpm_min)
                 or (kw is not None and abs(kw) > self.power_kw_min)
                 or (speed is not None and speed > self.speed_kmh_min))
-
-    def on_tick(
-        self, state: IdleState, pledge: Pledge, now_ms: int
-    ) -> tuple[IdleState, Sequence[Finding]]:
-        return state, NO_FINDINGS  # judged from readings only, see the module docstring
-
-    def dump_state(self, state: IdleState) -> dict[str, Any]:
-        data = state.to_dict()
-        data["util"] = list(state.util)  # a copy: the state goes on changing
-        return data
 
     def load_state(self, data: Mapping[str, Any]) -> IdleState:
         state = IdleState.from_dict(data)

@@ -20,12 +20,11 @@ not break the run (a jammer does not care), a good fix does. Cleared after
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ingest.wire import Reading
-from monitor.detectors.base import NO_FINDINGS, StateRecord
+from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.model import AlertKind, Finding, Pledge
 
 __all__ = ["JammingDetector", "JammingState"]
@@ -40,17 +39,14 @@ class JammingState(StateRecord):
     alarm: bool = False
 
 
-class JammingDetector:
+class JammingDetector(ReadingsOnly[JammingState]):
     kind = AlertKind.JAMMING
-    ticks = False  # on_tick does nothing: the engine's clock task skips it
+    state_type = JammingState
 
     def __init__(self, *, min_readings: int = 3, min_s: float = 900.0, clear_fixes: int = 2,
                  rpm_min: float = 50.0, speed_kmh_min: float = 3.0) -> None:
         self.min_readings, self.min_s, self.clear_fixes = min_readings, min_s, clear_fixes
         self.rpm_min, self.speed_kmh_min = rpm_min, speed_kmh_min
-
-    def initial_state(self) -> JammingState:
-        return JammingState()
 
     def on_reading(
         self, state: JammingState, reading: Reading, pledge: Pledge
@@ -92,14 +88,3 @@ class JammingDetector:
             return NO_FINDINGS
         state.alarm, state.good_streak = False, 0
         return (Finding(pledge.asset_id, self.kind, False, ts, "GNSS fix back"),)
-
-    def on_tick(
-        self, state: JammingState, pledge: Pledge, now_ms: int
-    ) -> tuple[JammingState, Sequence[Finding]]:
-        return state, NO_FINDINGS  # judged from readings: silence is tracker_dark's job
-
-    def dump_state(self, state: JammingState) -> dict[str, Any]:
-        return state.to_dict()
-
-    def load_state(self, data: Mapping[str, Any]) -> JammingState:
-        return JammingState.from_dict(data)

@@ -17,12 +17,11 @@ that omits the flag is no evidence either way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ingest.wire import Reading
-from monitor.detectors.base import NO_FINDINGS, StateRecord
+from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.model import AlertKind, Finding, Pledge
 
 __all__ = ["PowerCutDetector", "PowerCutState"]
@@ -38,15 +37,12 @@ class PowerCutState(StateRecord):
     alarm: bool = False
 
 
-class PowerCutDetector:
+class PowerCutDetector(ReadingsOnly[PowerCutState]):
     kind = AlertKind.POWER_CUT
-    ticks = False  # on_tick does nothing: the engine's clock task skips it
+    state_type = PowerCutState
 
     def __init__(self, *, min_readings: int = 1, clear_after_readings: int = 3) -> None:
         self.min_readings, self.clear_after_readings = min_readings, clear_after_readings
-
-    def initial_state(self) -> PowerCutState:
-        return PowerCutState()
 
     def on_reading(
         self, state: PowerCutState, reading: Reading, pledge: Pledge
@@ -78,14 +74,3 @@ class PowerCutDetector:
                    "battery_v": reading.battery_v}
         return state, (Finding(pledge.asset_id, self.kind, True, ts, "external power cut",
                                details),)
-
-    def on_tick(
-        self, state: PowerCutState, pledge: Pledge, now_ms: int
-    ) -> tuple[PowerCutState, Sequence[Finding]]:
-        return state, NO_FINDINGS  # flags arrive with readings; silence proves nothing
-
-    def dump_state(self, state: PowerCutState) -> dict[str, Any]:
-        return state.to_dict()
-
-    def load_state(self, data: Mapping[str, Any]) -> PowerCutState:
-        return PowerCutState.from_dict(data)

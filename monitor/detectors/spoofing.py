@@ -31,12 +31,11 @@ reading) are ignored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ingest.wire import Reading
-from monitor.detectors.base import NO_FINDINGS, StateRecord
+from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.detectors.fences import haversine_m
 from monitor.detectors.motion import impossible_jump, max_speed_for
 from monitor.model import AlertKind, Finding, Pledge, in_windows
@@ -72,9 +71,9 @@ class SpoofingState(StateRecord):
     back_fixes: int = 0
 
 
-class SpoofingDetector:
+class SpoofingDetector(ReadingsOnly[SpoofingState]):
     kind = AlertKind.SPOOFING
-    ticks = False  # on_tick does nothing: the engine's clock task skips it
+    state_type = SpoofingState
     raw = True  # judged before the noise filters
 
     def __init__(self, *, confirm_fixes: int = 2, frozen_readings: int = 6,
@@ -83,9 +82,6 @@ class SpoofingDetector:
         self.confirm_fixes, self.frozen_readings, self.frozen_m = (confirm_fixes,
                                                                    frozen_readings, frozen_m)
         self.clear_readings, self.reboot_seq = clear_readings, reboot_seq
-
-    def initial_state(self) -> SpoofingState:
-        return SpoofingState()
 
     def on_reading(
         self, state: SpoofingState, reading: Reading, pledge: Pledge
@@ -181,14 +177,3 @@ class SpoofingDetector:
             state.frozen_count += 1
             if state.frozen_count >= self.frozen_readings:
                 state.frozen = True
-
-    def on_tick(
-        self, state: SpoofingState, pledge: Pledge, now_ms: int
-    ) -> tuple[SpoofingState, Sequence[Finding]]:
-        return state, NO_FINDINGS
-
-    def dump_state(self, state: SpoofingState) -> dict[str, Any]:
-        return state.to_dict()
-
-    def load_state(self, data: Mapping[str, Any]) -> SpoofingState:
-        return SpoofingState.from_dict(data)

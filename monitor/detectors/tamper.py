@@ -16,12 +16,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ingest.wire import Reading
-from monitor.detectors.base import NO_FINDINGS, StateRecord
+from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.model import AlertKind, Finding, Pledge
 
 __all__ = ["TamperDetector", "TamperState"]
@@ -34,15 +33,12 @@ class TamperState(StateRecord):
     normal_streak: int = 0
 
 
-class TamperDetector:
+class TamperDetector(ReadingsOnly[TamperState]):
     kind = AlertKind.TAMPER
-    ticks = False  # on_tick does nothing: the engine's clock task skips it
+    state_type = TamperState
 
     def __init__(self, *, clear_after_readings: int = 3) -> None:
         self.clear_after_readings = clear_after_readings
-
-    def initial_state(self) -> TamperState:
-        return TamperState()
 
     def on_reading(
         self, state: TamperState, reading: Reading, pledge: Pledge
@@ -65,14 +61,3 @@ class TamperDetector:
             return state, NO_FINDINGS
         state.case_opened, state.normal_streak = False, 0
         return state, (Finding(pledge.asset_id, self.kind, False, ts, "tracker case closed"),)
-
-    def on_tick(
-        self, state: TamperState, pledge: Pledge, now_ms: int
-    ) -> tuple[TamperState, Sequence[Finding]]:
-        return state, NO_FINDINGS  # flags arrive with readings; silence proves nothing
-
-    def dump_state(self, state: TamperState) -> dict[str, Any]:
-        return state.to_dict()
-
-    def load_state(self, data: Mapping[str, Any]) -> TamperState:
-        return TamperState.from_dict(data)

@@ -1,0 +1,57 @@
+"""Acknowledgements and resolutions made through the API reach the monitor's alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ingest.mqtt import MqttEndpoint
+from monitor.model import AlertKind, Finding
+from monitor.service import MonitorService
+from registry import Registry, import_fleet
+from registry.access import AlertEvent as AlertHistory
+from registry.models import Alert as AlertRow
+from registry.models import OutboxEvent
+from tests.integration.helpers import small_fleet
+from tests.monitor.factories import MIN, T0
+
+
+def record(registry: Registry, alert_id: int, action: str, note: str = "") -> None:
+    with registry.session() as session:
+        session.add(AlertHistory(alert_id=alert_id, at=datetime.now(UTC), actor="ana",
+                                 action=action, note=note))
+
+
+def test_api_actions_acknowledge_then_resolve_with_who_and_note(tmp_path: Path) -> None:
+    registry = Registry(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        import_fleet(registry, small_fleet("http://127.0.0.1:9"))
+        service = MonitorService(MqttEndpoint("127.0.0.1", 1), registry)  # never started
+        service.refresh_pledges()
+        assert service.apply_people_actions(T0) == []  # starts after the history it finds
+        finding = Finding("asset-1", AlertKind.TAMPER, True, T0, "tracker case opened")
+        service.alerts.commit(service._apply([finding]), service.pledges)
+        with registry.session() as session:
+            alert_id = session.scalars(select(AlertRow.id)).one()
+        record(registry, alert_id, "note", "just a note")
+        record(registry, alert_id, "acknowledge", "calling the borrower")
+        changes = service.apply_people_actions(T0 + MIN)
+        assert [e.type.value for c in changes for e in c.events] == ["alert.acknowledged"]
+        service.alerts.commit(changes, service.pledges)
+        alert = service.alerts.open[("asset-1", AlertKind.TAMPER)]
+        assert (alert.acked_by, alert.note) == ("ana", "calling the borrower")
+
+        record(registry, alert_id, "resolve", "case closed on site")
+        changes = service.apply_people_actions(T0 + 2 * MIN)
+        service.alerts.commit(changes, service.pledges)
+        assert ("asset-1", AlertKind.TAMPER) not in service.alerts.open
+        with registry.session() as session:
+            row = session.get(AlertRow, alert_id)
+            assert row is not None and row.status == "resolved"
+            types = session.scalars(select(OutboxEvent.event_type)).all()
+        assert {"alert.opened", "alert.acknowledged", "alert.resolved"} <= set(types)
+        assert service.apply_people_actions(T0 + 3 * MIN) == []  # each action applied once
+    finally:
+        registry.close()
