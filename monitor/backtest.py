@@ -40,6 +40,7 @@ __all__ = ["ReplayResult", "replay", "load_fleet_file", "pledges_from_fleet", "r
 log = logging.getLogger(__name__)
 
 _NO_FUTURE_CHECK_MS = 4_102_444_800_000  # 2100: device time is judged by the noise filter
+_PROGRESS_EVERY = 500_000  # readings between progress lines
 
 
 @dataclass(slots=True)
@@ -126,6 +127,9 @@ def replay(pledges: Mapping[str, Pledge], readings: Iterable[tuple[str, Reading]
             next_tick += tick_ms
         result.readings += 1
         book.apply(engine.observe(reading, pledge))
+        if result.readings % _PROGRESS_EVERY == 0:
+            log.info("backtest: %d of %d readings replayed, %d alerts so far",
+                     result.readings, len(ordered), len(result.alerts))
     if next_tick is not None:
         book.tick(engine.tick(next_tick, pledges), next_tick)
     result.filtered = dict(engine.filtered)
