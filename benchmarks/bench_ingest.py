@@ -10,7 +10,8 @@ InfluxDB until all are there (one fresh database per drain). Configurations:
 
 - ``naive``: benchmarks/naive_subscriber.py (auto-ack, batched writes, no durability)
 - ``ingest x1``: ``collateral ingest``, one process, persistent MQTT 3.1.1 session
-- ``ingest x2``: two processes in one MQTT 5 shared subscription
+- ``ingest x2 (MQTT 5)``: two processes in one shared subscription, MQTT 5 sessions
+- ``ingest x2 (3.1.1)``: the same over MQTT 3.1.1 (``$share`` is a broker extension there)
 - ``ingest x1, 50/msg``: the same readings packed 50 to a message
 
 Medians over the runs; CPU is user+system of the consumer processes per
@@ -54,10 +55,11 @@ class Config:
     name: str
     workers: int  # 0: the naive subscriber
     per_message: int = 1
+    mqtt_version: int = 3  # 5: MQTT 5 sessions (session expiry), as a shared group defaults to
 
 
-CONFIGS = [Config("naive", 0), Config("ingest x1", 1), Config("ingest x2", 2),
-           Config("ingest x1, 50/msg", 1, 50)]
+CONFIGS = [Config("naive", 0), Config("ingest x1", 1), Config("ingest x2 (MQTT 5)", 2, 1, 5),
+           Config("ingest x2 (3.1.1)", 2), Config("ingest x1, 50/msg", 1, 50)]
 
 
 def fleet() -> dict[str, object]:
@@ -91,7 +93,7 @@ def open_sessions(broker: MosquittoHandle, config: Config, tag: str) -> list[str
     """Create the consumer's persistent session(s) and leave them offline."""
     ids = [f"{tag}-{i}" for i in range(max(1, config.workers))]
     for client_id in ids:
-        v5 = config.workers == 2
+        v5 = config.mqtt_version == 5
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                              protocol=MQTTProtocolVersion.MQTTv5 if v5 else
                              MQTTProtocolVersion.MQTTv311,
@@ -100,16 +102,24 @@ def open_sessions(broker: MosquittoHandle, config: Config, tag: str) -> list[str
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = 3600
             client.connect(broker.host, broker.port, clean_start=False, properties=props)
-            topic = f"$share/{tag}/telemetry/#"
         else:
             client.connect(broker.host, broker.port)
-            topic = "telemetry/#"
+        topic = f"$share/{tag}/telemetry/#" if config.workers == 2 else "telemetry/#"
         client.loop_start()
         client.subscribe(topic, qos=1)[1]
         time.sleep(0.3)
         client.disconnect()
         client.loop_stop()
     return ids
+
+
+def close_sessions(broker: MosquittoHandle, ids: list[str]) -> None:
+    """End the consumer's persistent sessions, so later backlogs are not queued for them."""
+    for client_id in ids:
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                             clean_session=True)
+        client.connect(broker.host, broker.port)
+        client.disconnect()
 
 
 def preload(broker: MosquittoHandle, total: int, per_message: int) -> float:
@@ -161,8 +171,8 @@ def start_consumers(broker: MosquittoHandle, influx: InfluxHandle, work: Path, c
                   str(broker.port), ids[0], influx.http_url, db]]
     else:
         share = ["--share-group", tag] if config.workers == 2 else []
-        argvs = [[sys.executable, "-m", "collateral.cli", "ingest", "--client-id", cid, *share]
-                 for cid in ids]
+        argvs = [[sys.executable, "-m", "collateral.cli", "ingest", "--client-id", cid, *share,
+                  "--mqtt-version", str(config.mqtt_version)] for cid in ids]
     if os.environ.get("BENCH_PROFILE"):  # py-spy collapsed stacks, for finding where time goes
         argvs = [[str(Path(sys.executable).parent / "py-spy"), "record", "-r", "250", "-f", "raw",
                   "-o", f"{os.environ['BENCH_PROFILE']}-{tag}-{i}.txt", "--", *a]
@@ -195,6 +205,7 @@ def drain(broker: MosquittoHandle, influx: InfluxHandle, work: Path, config: Con
             first_t, first_n = time.perf_counter(), n
     elapsed = time.perf_counter() - first_t
     cpu = stop_consumers(procs)
+    close_sessions(broker, ids)
     time.sleep(1.0)
     final = count(influx, db)
     return {"rate": (total - first_n) / elapsed if n >= total else 0.0, "stored": final,
@@ -241,6 +252,7 @@ def live(broker: MosquittoHandle, influx: InfluxHandle, work: Path, config: Conf
         n = count(influx, db)
     tail_s = time.perf_counter() - started - published_s
     cpu = stop_consumers(procs)
+    close_sessions(broker, ids)
     return {"offered": total / published_s, "stored": n, "total": total, "tail_s": tail_s,
             "backlog_max_s": backlog_max / rate, "held": float(n == total and tail_s <= 5.0),
             "cpu_ms_per_1k": cpu / total * 1000 * 1000}

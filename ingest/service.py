@@ -50,9 +50,9 @@ class IngestConfig:
     share_group: str | None = None
     partitions: int = 16
     batch_size: int = 5000
-    #: Unacknowledged messages the broker may send us (MQTT 5 Receive Maximum; for MQTT
-    #: 3.1.1 the broker's max_inflight_messages). A batch closes at half of it, so the
-    #: next batch arrives while one is written.
+    #: Unacknowledged messages the broker may send us (MQTT 5 Receive Maximum), and the
+    #: most we hold in memory. A batch closes at half of it, so the next batch arrives
+    #: while one is written.
     inflight: int = 10_000
     flush_s: float = 0.2
     limits: Limits = Limits()
@@ -87,7 +87,6 @@ class IngestStats:
                 "dead_letters": dict(self.dead_letters)}
 
 
-_MAX_PENDING = 4  # batches handed off but not yet acknowledged, before we wait
 
 
 @dataclass(slots=True)
@@ -106,6 +105,9 @@ class _Pending:
     batch: _Batch
     outcome: Outcome
     infos: list[mqtt.MQTTMessageInfo]
+
+
+_STOP_WAIT_S = 10.0  # at stop, how long to wait for the broker to take the last hand-offs
 
 
 class IngestService:
@@ -139,7 +141,7 @@ class IngestService:
         if self.config.metrics_port is not None:
             self.metrics_port = self.metrics.serve(self.config.metrics_port)
         self._client = connect_consumer(
-            self.endpoint, self.config.client_id, [self.config.subscription], self._inbox.put,
+            self.endpoint, self.config.client_id, [self.config.subscription], self._enqueue,
             max_inflight=self.config.inflight,
         )
         self._worker.start()
@@ -149,6 +151,14 @@ class IngestService:
         stop_worker(self._stop, self._worker, self._client)
         self._spool.close()
         self.metrics.close()
+
+    def _enqueue(self, message: mqtt.MQTTMessage) -> None:
+        """Runs in paho's network thread: a full inbox holds it, so it stops reading the
+        socket and TCP pushes back on the broker (Mosquitto before 2.0.17 does not apply
+        max_inflight_messages, so it would otherwise send the whole backlog at once)."""
+        while self._inbox.qsize() >= self.config.inflight and not self._stop.is_set():
+            time.sleep(0.002)
+        self._inbox.put(message)
 
     # -- writer thread -------------------------------------------------
 
@@ -233,7 +243,7 @@ class IngestService:
             batch.handoff.clear()
         self._save_dead(batch.dead)
         self._pending.append(_Pending(batch, outcome, self._hand_off(batch.handoff)))
-        self._ack_handed_off(block=len(self._pending) > _MAX_PENDING)
+        self._ack_handed_off()
 
     def _ack_handed_off(self, block: bool = False) -> None:
         """Acknowledge, oldest first, the batches whose hand-off the broker has.
@@ -243,12 +253,13 @@ class IngestService:
         takes it again (idempotent) and the monitor drops what it has seen.
         """
         assert self._client is not None
+        deadline = time.monotonic() + _STOP_WAIT_S
         while self._pending:
             pending = self._pending[0]
             try:
                 for info in pending.infos:
-                    while block and not info.is_published():
-                        info.wait_for_publish(timeout=5)
+                    while block and not info.is_published() and time.monotonic() < deadline:
+                        info.wait_for_publish(timeout=0.5)
                     if not info.is_published():
                         return
             except (RuntimeError, ValueError) as exc:

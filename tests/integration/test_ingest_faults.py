@@ -138,10 +138,14 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
             rig.stop_workers()
 
 
-def test_kill_9_of_a_worker_mid_stream(rig: Rig) -> None:
+def two_workers_and_a_stream(rig: Rig) -> threading.Thread:
     rig.start_worker("a")
     rig.start_worker("b")
-    publisher = rig.publish()
+    return rig.publish()
+
+
+def test_kill_9_of_a_worker_mid_stream(rig: Rig) -> None:
+    publisher = two_workers_and_a_stream(rig)
     time.sleep(2.0)
     rig.workers["a"].send_signal(signal.SIGKILL)
     rig.workers["a"].wait(10)
@@ -152,9 +156,7 @@ def test_kill_9_of_a_worker_mid_stream(rig: Rig) -> None:
 
 
 def test_influxdb_stopped_for_30_s_mid_stream(rig: Rig) -> None:
-    rig.start_worker("a")
-    rig.start_worker("b")
-    publisher = rig.publish()
+    publisher = two_workers_and_a_stream(rig)
     time.sleep(1.5)
     rig.influx.stop()
     stopped = time.monotonic()
