@@ -252,6 +252,9 @@ def _cmd_registry(settings: Settings, args: argparse.Namespace) -> int:
             if args.file is None:
                 sys.stdout.write(text)
             else:
+                # It holds the lenders' webhook secrets: readable by its owner only.
+                args.file.touch(mode=0o600)
+                args.file.chmod(0o600)
                 args.file.write_text(text)
         else:
             print(f"registry ready at {settings.resolved_registry_url()}")

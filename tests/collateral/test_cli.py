@@ -21,6 +21,7 @@ def test_registry_import_then_export_round_trips(tmp_path: Path,
     exported = yaml.safe_load(out.read_text())
     assert [a["id"] for a in exported["assets"]] == ["a1", "a2"]
     assert (tmp_path / "var" / "registry.db").exists()
+    assert out.stat().st_mode & 0o777 == 0o600  # it carries webhook secrets
 
 
 def test_registry_import_of_a_bad_file_fails_clearly(tmp_path: Path,
