@@ -50,6 +50,9 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--device-secret-file", type=Path, metavar="FILE",
                      help="one connection per device instead: user = device id, password "
                           "derived from the secret in FILE, last will on status/{device_id}")
+    sim.add_argument("--device-credentials", type=Path, metavar="FILE",
+                     help="one connection per device, passwords from FILE: one "
+                          "'device_id:password' a line (as the registry issued them)")
     sim.add_argument("--webhook-base-url", default="http://127.0.0.1:8765/webhooks")
 
 
@@ -88,8 +91,23 @@ def _options(args: argparse.Namespace) -> PublishOptions:
         secret = args.device_secret_file.read_text(encoding="utf-8").strip()
         if not secret:
             raise ValueError(f"{args.device_secret_file} holds no secret")
+    passwords = None
+    if args.device_credentials is not None:
+        passwords = _credentials(args.device_credentials)
     return PublishOptions(connections=args.connections, device_secret=secret,
-                          realism=args.realism)
+                          device_passwords=passwords, realism=args.realism)
+
+
+def _credentials(path: Path) -> dict[str, str]:
+    out = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        device_id, sep, password = line.strip().partition(":")
+        if not sep or not device_id or not password:
+            raise ValueError(f"{path}:{number}: expected 'device_id:password'")
+        out[device_id] = password
+    return out
 
 
 def _generate(args: argparse.Namespace) -> dict[str, object]:

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +51,8 @@ class PublishOptions:
     #: One MQTT connection per device, user = device id, password from this secret
     #: (``devices.link.device_password``), last will "offline" on status/{device_id}.
     device_secret: str | None = None
+    #: Or each device's own password as the registry issued it (device id -> password).
+    device_passwords: Mapping[str, str] | None = None
     realism: str = "clean"  # or "field": see devices.realism
 
 
@@ -138,6 +140,16 @@ def _start_ms(start_ms: int | None, duration_s: float | None, speed: float) -> i
     return now_ms - (_DAY_MS if speed > 1 else 0)
 
 
+def _password(device_id: str, secret: str | None,
+              passwords: Mapping[str, str] | None) -> str:
+    if passwords is not None:
+        if device_id not in passwords:
+            raise PublishError(f"no MQTT password for device {device_id}")
+        return passwords[device_id]
+    assert secret is not None
+    return device_password(secret, device_id)
+
+
 def _iso(t_ms: int) -> str:
     return datetime.fromtimestamp(t_ms / 1000, UTC).isoformat(timespec="seconds")
 
@@ -158,14 +170,15 @@ class _Run:
         self.darks = sim.silences
 
     def connect(self, settings: LinkSettings, prefix: str) -> None:
-        secret = self.options.device_secret
-        if secret is None:
+        secret, passwords = self.options.device_secret, self.options.device_passwords
+        if secret is None and passwords is None:
             n = max(1, self.options.connections)
             self.links = [MqttLink(f"{prefix}-{i}", settings) for i in range(n)]
             self.control = MqttLink(f"{prefix}-ctl", settings)
             self.route = {t: self.links[zlib.crc32(t.encode()) % n] for t in self.kinds}
         else:  # each device as itself: its own credentials, ACL and last will
-            own = {d: MqttLink(d, replace(settings, username=d, password=device_password(secret, d),
+            own = {d: MqttLink(d, replace(settings, username=d, password=_password(d, secret,
+                                                                               passwords),
                                           will=(status_topic(d), b"offline")))
                    for d in self.sim.device_ids}
             self.links = list(own.values())

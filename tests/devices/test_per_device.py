@@ -145,3 +145,22 @@ def test_cli_runs_one_connection_per_device(broker: MosquittoHandle, fleet: dict
     assert code == 0
     counts = json.loads(out.getvalue())
     assert counts["published"] == counts["acked"] > 20
+
+
+@pytest.mark.integration
+def test_cli_takes_registry_issued_passwords_from_a_file(broker: MosquittoHandle,
+                                                        fleet: dict[str, Any],
+                                                        tmp_path: Path) -> None:
+    dump_fleet(fleet, tmp_path / "fleet.yaml")
+    lines = [f"{d}:{device_password(SECRET, d)}" for d, _ in fleet_devices(fleet)]
+    (tmp_path / "creds").write_text("# device:password\n" + "\n".join(lines) + "\n")
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["simulate", "--fleet", str(tmp_path / "fleet.yaml"), "--seed", "3",
+                     "--broker", broker.url, "--speed", "3600", "--duration", "1.5",
+                     "--device-credentials", str(tmp_path / "creds")]) == 0
+    counts = json.loads(out.getvalue())
+    assert counts["published"] == counts["acked"] > 20
+    (tmp_path / "creds").write_text(lines[0] + "\nno-colon-here\n")
+    assert main(["simulate", "--fleet", str(tmp_path / "fleet.yaml"), "--broker", broker.url,
+                 "--device-credentials", str(tmp_path / "creds")]) == 2
