@@ -8,6 +8,8 @@ test per operation, and its fixture-based loader does not work with pytest 9.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,15 @@ _REGISTRY = Registry(f"sqlite:///{_ROOT}/r.db")
 fill_registry(_REGISTRY)
 _STORE = EmbeddedStore(_ROOT / "t.db")
 fill_store(_STORE)
+
+
+def _clean_up() -> None:
+    _STORE.close()
+    _REGISTRY.close()
+    shutil.rmtree(_ROOT, ignore_errors=True)
+
+
+atexit.register(_clean_up)
 TOKENS = {"admin": make_token(_REGISTRY, "root", Role.ADMIN),
           "lender": make_token(_REGISTRY, "ana", Role.LENDER, "l1")}
 # Private webhook targets allowed: a generated host name must not send the test to DNS.
