@@ -93,13 +93,13 @@ class LoadScorer:
     >>> scorer.score_learn(state, 90.0, 47.5)  # heavy load, hot: as expected
     0.0
     >>> [round(scorer.score_learn(state, 50.0, 40.0), 2) for _ in range(4)]  # hot at light load
-    [0.14, 0.25, 0.33, 0.39]
+    [0.09, 0.16, 0.23, 0.28]
     """
 
     alpha: float = 0.05
     slow_factor: float = 0.05
     k: float = 2.5
-    h: float = 24.0
+    h: float = 40.0
     warm: int = 48
     floor: float = 0.5
     relative_floor: float = 0.02

@@ -19,7 +19,7 @@ or calms is not failing. Power draw itself is not judged: it is the load.
 ...     r = Reading("d1", i, t0 + i * 300_000, temp_c=temp, ignition=True, power_kw=50.0)
 ...     state, found = det.on_reading(state, r, pledge)
 ...     if found: print(i, found[0].active, found[0].details["series"])
-61 True temp_c
+62 True temp_c
 """
 
 from __future__ import annotations

@@ -32,10 +32,10 @@ def test_three_days_of_daily_cycle_raise_nothing() -> None:
     assert run(day_temps(72, random.Random(1))) == []
 
 
-def test_overheating_is_caught_within_ninety_minutes() -> None:
+def test_overheating_is_caught_within_two_hours() -> None:
     found = run(day_temps(48, random.Random(2), fault_at_h=40))
     assert found and found[0].active and found[0].details["series"] == "temp_c"
-    assert T0 + 40 * HOUR < found[0].at_ms <= T0 + 41 * HOUR + 30 * MIN  # +22 C by then
+    assert T0 + 40 * HOUR < found[0].at_ms <= T0 + 42 * HOUR  # about +25 C by then
 
 
 def test_a_drop_in_level_is_not_a_fault() -> None:
