@@ -3,6 +3,7 @@ shared subscriptions and the Prometheus endpoint."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -76,11 +77,13 @@ def test_redelivery_is_dropped_and_a_replayed_seq_is_a_dead_letter(
         service.stop()
 
 
+@pytest.mark.parametrize("protocol", [5, 4])  # Mosquitto serves $share to 3.1.1 clients too
 def test_two_workers_in_a_share_group_split_the_load(
-        tmp_path: Path, mosquitto: Any, parts: tuple[Registry, EmbeddedStore]) -> None:
+        tmp_path: Path, mosquitto: Any, parts: tuple[Registry, EmbeddedStore],
+        protocol: int) -> None:
     registry, store = parts
     group = f"g{uuid.uuid4().hex[:6]}"
-    endpoint = MqttEndpoint(mosquitto.host, mosquitto.port, protocol=5)
+    endpoint = MqttEndpoint(mosquitto.host, mosquitto.port, protocol=protocol)
     workers = [IngestService(endpoint, store, registry,
                              IngestConfig(client_id=f"{group}-{i}", share_group=group,
                                           flush_s=0.05, spool_dir=tmp_path))
@@ -100,3 +103,21 @@ def test_two_workers_in_a_share_group_split_the_load(
         device.loop_stop()
         for worker in workers:
             worker.stop()
+
+
+def test_a_full_inbox_holds_the_network_thread_until_the_writer_takes_one(
+        tmp_path: Path, parts: tuple[Registry, EmbeddedStore]) -> None:
+    registry, store = parts
+    service = IngestService(MqttEndpoint("127.0.0.1", 9), store, registry,
+                            IngestConfig(inflight=2, spool_dir=tmp_path))
+    message = mqtt.MQTTMessage(topic=b"telemetry/cm-1")
+    service._enqueue(message)
+    service._enqueue(message)
+    third = threading.Thread(target=service._enqueue, args=(message,))
+    third.start()
+    third.join(0.3)
+    assert third.is_alive() and service._inbox.qsize() == 2  # held: paho stops reading
+    service._inbox.get()
+    third.join(5)
+    assert not third.is_alive() and service._inbox.qsize() == 2
+    service.stop()  # never started: closes the spool and the metrics
