@@ -183,18 +183,6 @@ def test_a_fence_is_built_once_per_site_even_across_pledge_reloads(
 
 
 def test_an_approved_move_raises_nothing_but_staying_away_after_it_does() -> None:
-    from monitor.detectors.geofence_exit import GeofenceExitDetector
-    from tests.monitor.factories import (
-        ANCHOR,
-        HOUR,
-        MIN,
-        T0,
-        Event,
-        fix,
-        make_pledge,
-        moved,
-        run_detector,
-    )
     pledge = make_pledge(approved_moves=((T0, T0 + 2 * HOUR),))
     away = moved(ANCHOR, 5000, 0)
     events = [Event(ts, fix(ts, away)) for ts in range(T0, T0 + 3 * HOUR, 5 * MIN)]
