@@ -15,8 +15,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-__all__ = ["MqttEndpoint", "MessageHandler", "connect_consumer", "connect_publisher",
-           "stop_worker"]
+from ingest.receive import BatchHandler, BulkClient
+
+__all__ = ["MqttEndpoint", "MessageHandler", "connect_consumer", "connect_bulk_consumer",
+           "connect_publisher", "stop_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +58,44 @@ def connect_consumer(
     Subscriptions are renewed on every (re)connect, so a broker that lost the
     session (restart without persistence) still delivers to us afterwards.
     """
-    v5 = endpoint.protocol == 5
-    protocol = MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311
-    kwargs: dict[str, object] = {}
-    if protocol == MQTTProtocolVersion.MQTTv311:
-        kwargs["clean_session"] = False
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
-        manual_ack=True, **kwargs,  # type: ignore[arg-type]
-    )
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                         **_session_kwargs(endpoint))  # type: ignore[arg-type]
+
+    def handle(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        try:
+            on_message(message)
+        except Exception:  # a failing handler is logged; the network loop goes on
+            log.exception("mqtt %s: message handler failed on %s", client_id, message.topic)
+
+    client.on_message = handle
+    return _start(client, endpoint, client_id, subscriptions, max_inflight)
+
+
+def connect_bulk_consumer(
+    endpoint: MqttEndpoint,
+    client_id: str,
+    subscriptions: list[str],
+    on_batch: BatchHandler,
+    max_inflight: int = 1000,
+) -> BulkClient:
+    """As ``connect_consumer``, but messages arrive in lists (``ingest.receive``) and
+    are acknowledged with ``BulkClient.ack_many``."""
+    client = BulkClient(CallbackAPIVersion.VERSION2, client_id=client_id, on_batch=on_batch,
+                        **_session_kwargs(endpoint))
+    _start(client, endpoint, client_id, subscriptions, max_inflight)
+    return client
+
+
+def _session_kwargs(endpoint: MqttEndpoint) -> dict[str, object]:
+    if endpoint.protocol == 5:
+        return {"protocol": MQTTProtocolVersion.MQTTv5, "manual_ack": True}
+    return {"protocol": MQTTProtocolVersion.MQTTv311, "manual_ack": True,
+            "clean_session": False}
+
+
+def _start(client: mqtt.Client, endpoint: MqttEndpoint, client_id: str,
+           subscriptions: list[str], max_inflight: int) -> mqtt.Client:
+    """Connect (persistent session), subscribe on every connect, run paho's thread."""
     if endpoint.username:
         client.username_pw_set(endpoint.username, endpoint.password)
     client.max_inflight_messages_set(max_inflight)
@@ -89,17 +120,10 @@ def connect_consumer(
         else:
             log.info("mqtt %s: disconnected", client_id)
 
-    def handle(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
-        try:
-            on_message(message)
-        except Exception:  # a failing handler is logged; the network loop goes on
-            log.exception("mqtt %s: message handler failed on %s", client_id, message.topic)
-
     client.on_connect = on_connect
     client.on_disconnect = on_disconnect
-    client.on_message = handle
     connect_kwargs: dict[str, object] = {}
-    if protocol == MQTTProtocolVersion.MQTTv5:
+    if endpoint.protocol == 5:
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
 
