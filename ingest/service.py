@@ -18,7 +18,6 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -29,7 +28,8 @@ from ingest.dedup import SeqLedger
 from ingest.durable import DurableWriter, Outcome
 from ingest.handoff import AssetReading, encode_handoff, handoff_topic, partition_of
 from ingest.metrics import IngestMetrics
-from ingest.mqtt import MqttEndpoint, connect_consumer, stop_worker
+from ingest.mqtt import MqttEndpoint, connect_bulk_consumer, stop_worker
+from ingest.receive import BulkClient, Received
 from ingest.spool import Spool
 from ingest.store import Point, TelemetryStore
 from ingest.wire import Limits, Reading, Rejection, RejectReason, decode_message, reading_to_wire
@@ -91,7 +91,7 @@ class IngestStats:
 
 @dataclass(slots=True)
 class _Batch:
-    mids: list[tuple[int, int]] = field(default_factory=list)
+    mids: list[tuple[int, int, int]] = field(default_factory=list)  # (generation, mid, qos)
     points: list[Point] = field(default_factory=list)
     handoff: list[AssetReading] = field(default_factory=list)
     dead: list[DeadLetterRecord] = field(default_factory=list)
@@ -124,7 +124,10 @@ class IngestService:
         self.metrics = IngestMetrics()
         self.metrics_port: int | None = None
         self._clock_ms = clock_ms
-        self._inbox: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()
+        # Lists of messages as paho's thread read them, with their connection generation.
+        self._inbox: queue.SimpleQueue[tuple[int, list[Received]]] = queue.SimpleQueue()
+        self._queued = 0  # messages in the inbox
+        self._queued_lock = threading.Lock()
         self._stop = threading.Event()
         self._devices: dict[str, str] = {}
         self._devices_loaded_at = 0.0
@@ -133,14 +136,14 @@ class IngestService:
         self._spool = Spool(config.spool_dir / f"spool-{config.client_id}.bin",
                             config.spool_max_bytes)
         self._durable = DurableWriter(store, self._spool, self.metrics, self._dead_letter_refused)
-        self._client: mqtt.Client | None = None
+        self._client: BulkClient | None = None
         self._worker = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
 
     def start(self) -> None:
         self._load_devices()
         if self.config.metrics_port is not None:
             self.metrics_port = self.metrics.serve(self.config.metrics_port)
-        self._client = connect_consumer(
+        self._client = connect_bulk_consumer(
             self.endpoint, self.config.client_id, [self.config.subscription], self._enqueue,
             max_inflight=self.config.inflight,
         )
@@ -152,13 +155,21 @@ class IngestService:
         self._spool.close()
         self.metrics.close()
 
-    def _enqueue(self, message: mqtt.MQTTMessage) -> None:
+    def _enqueue(self, generation: int, messages: list[Received]) -> None:
         """Runs in paho's network thread: a full inbox holds it, so it stops reading the
         socket and TCP pushes back on the broker (Mosquitto before 2.0.17 does not apply
         max_inflight_messages, so it would otherwise send the whole backlog at once)."""
-        while self._inbox.qsize() >= self.config.inflight and not self._stop.is_set():
+        while self._queued >= self.config.inflight and not self._stop.is_set():
             time.sleep(0.002)
-        self._inbox.put(message)
+        with self._queued_lock:
+            self._queued += len(messages)
+        self._inbox.put((generation, messages))
+
+    def _take(self, timeout: float) -> tuple[int, list[Received]]:
+        item = self._inbox.get(timeout=timeout)
+        with self._queued_lock:
+            self._queued -= len(item[1])
+        return item
 
     # -- writer thread -------------------------------------------------
 
@@ -178,7 +189,7 @@ class IngestService:
         """Messages until the batch is full or ``flush_s`` after its first one."""
         batch = _Batch()
         try:
-            self._accept(self._inbox.get(timeout=self.config.flush_s), batch)
+            self._accept_all(*self._take(self.config.flush_s), batch)
         except queue.Empty:
             return batch
         deadline = time.monotonic() + self.config.flush_s
@@ -188,16 +199,20 @@ class IngestService:
             if timeout <= 0:
                 break
             try:
-                self._accept(self._inbox.get(timeout=timeout), batch)
+                self._accept_all(*self._take(timeout), batch)
             except queue.Empty:
                 break
         return batch
 
-    def _accept(self, message: mqtt.MQTTMessage, batch: _Batch) -> None:
-        batch.mids.append((message.mid, message.qos))
-        payload = cast(bytes, message.payload)  # paho hands us bytes
+    def _accept_all(self, generation: int, messages: list[Received], batch: _Batch) -> None:
+        for message in messages:
+            self._accept(generation, message, batch)
+
+    def _accept(self, generation: int, message: Received, batch: _Batch) -> None:
+        batch.mids.append((generation, message.mid, message.qos))
+        payload = message.payload
         decoded = decode_message(message.topic, payload, self._clock_ms(), self.config.limits)
-        dup = bool(message.dup)
+        dup = message.dup
         for rejection in decoded.rejections:
             batch.dead.append(DeadLetterRecord(message.topic, rejection, dup))
         if not decoded.readings:
@@ -268,13 +283,24 @@ class IngestService:
                             "unacknowledged and the broker will redeliver them", exc,
                             len(pending.batch.handoff))
             else:
-                for mid, qos in pending.batch.mids:
-                    if qos > 0:
-                        self._client.ack(mid, qos)
+                self._ack(pending.batch.mids)
                 for (device, seq), ts_ms in pending.batch.seen.items():
                     self._ledger.record(device, seq, ts_ms)
                 self._count(pending.batch, pending.outcome)
             self._pending.popleft()
+
+    def _ack(self, mids: list[tuple[int, int, int]]) -> None:
+        """One write per connection generation; acks of an earlier connection are dropped
+        (``ingest.receive``): the broker redelivers those and dedup drops them."""
+        assert self._client is not None
+        by_generation: dict[int, list[int]] = {}
+        for generation, mid, qos in mids:
+            if qos == 1:
+                by_generation.setdefault(generation, []).append(mid)
+        for generation, group in by_generation.items():
+            if not self._client.ack_many(generation, group):
+                log.info("%d messages from an earlier connection stay unacknowledged; the "
+                         "broker redelivers them", len(group))
 
     def _dead_letter_refused(self, points: Sequence[Point], detail: str) -> None:
         self._save_dead(_refused(points, detail))

@@ -18,6 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devices.wire import encode_message, telemetry_topic
 from ingest.deadletter import dead_letter_counts
 from ingest.mqtt import MqttEndpoint
+from ingest.receive import Received
 from ingest.service import IngestConfig, IngestService
 from ingest.store.embedded import EmbeddedStore
 from registry import Registry, import_fleet
@@ -110,14 +111,15 @@ def test_a_full_inbox_holds_the_network_thread_until_the_writer_takes_one(
     registry, store = parts
     service = IngestService(MqttEndpoint("127.0.0.1", 9), store, registry,
                             IngestConfig(inflight=2, spool_dir=tmp_path))
-    message = mqtt.MQTTMessage(topic=b"telemetry/cm-1")
-    service._enqueue(message)
-    service._enqueue(message)
-    third = threading.Thread(target=service._enqueue, args=(message,))
+    message = Received("telemetry/cm-1", b"{}", 1, 1, False)
+    service._enqueue(0, [message])
+    service._enqueue(0, [message])
+    third = threading.Thread(target=service._enqueue, args=(0, [message, message]))
     third.start()
     third.join(0.3)
     assert third.is_alive() and service._inbox.qsize() == 2  # held: paho stops reading
-    service._inbox.get()
+    service._take(1)
     third.join(5)
     assert not third.is_alive() and service._inbox.qsize() == 2
+    assert service._queued == 3  # counted in messages, not in reads
     service.stop()  # never started: closes the spool and the metrics
