@@ -110,21 +110,45 @@ class LoadScorer:
 
     def score_learn(self, state: list[float], x: float, y: float, at: int = 0) -> float:
         """CUSUM as a score in [0, 1] (0.5 at ``h``), then learn (``state[at:at + 7]`` updated)."""
-        mx, my, vx, cxy, spread, n, cusum = state[at:at + 7]
+        # Runs twice per reading of a working machine: items are read and written one by
+        # one (no slices, no lists), and min/max are spelt as comparisons that pick
+        # exactly what the builtins would.
+        n = state[at + 5]
         if n == 0:
             state[at:at + 6] = [x, y, 0.0, 0.0, 0.0, 1.0]
             return 0.0
+        mx, my, vx, cxy = state[at], state[at + 1], state[at + 2], state[at + 3]
+        spread = state[at + 4]
         beta = cxy / vx if vx > 1e-9 else 0.0
         resid = y - (my + beta * (x - mx))
-        scale = max(spread * 1.25, self.floor, self.relative_floor * abs(my))
+        scale = spread * 1.25  # max(spread * 1.25, floor, relative_floor * |my|)
+        if self.floor > scale:
+            scale = self.floor
+        if self.relative_floor * abs(my) > scale:
+            scale = self.relative_floor * abs(my)
         z = resid / scale
         if n >= self.warm:
             # Capped so that a fault gone for good clears within ~1.5 h / k readings.
-            cusum = min(max(0.0, cusum + z - self.k), 1.5 * self.h)
-        rate = max(self.alpha * (self.slow_factor if z > 2.0 else 1.0), 1.0 / (n + 1))
+            cusum = state[at + 6] + z - self.k
+            if not cusum > 0.0:
+                cusum = 0.0
+            if 1.5 * self.h < cusum:
+                cusum = 1.5 * self.h
+            state[at + 6] = cusum
+        else:
+            cusum = state[at + 6]
+        rate = self.alpha * (self.slow_factor if z > 2.0 else 1.0)
+        if 1.0 / (n + 1) > rate:
+            rate = 1.0 / (n + 1)
         dx, dy = x - mx, y - my
         keep = 1 - rate
-        state[at:at + 7] = [mx + rate * dx, my + rate * dy, keep * (vx + rate * dx * dx),
-                            keep * (cxy + rate * dx * dy),
-                            spread + rate * (min(abs(resid), 3 * scale) - spread), n + 1, cusum]
+        off = abs(resid)
+        if 3 * scale < off:
+            off = 3 * scale
+        state[at] = mx + rate * dx
+        state[at + 1] = my + rate * dy
+        state[at + 2] = keep * (vx + rate * dx * dx)
+        state[at + 3] = keep * (cxy + rate * dx * dy)
+        state[at + 4] = spread + rate * (off - spread)
+        state[at + 5] = n + 1
         return cusum / (cusum + self.h)

@@ -71,13 +71,16 @@ class DetectionEngine:
         kinds = [d.kind for d in self._detectors]
         if len(set(kinds)) != len(kinds):
             raise ValueError(f"one detector per kind, got {kinds}")
-        # Pairs built once: the hot loop neither enumerates nor allocates them.
+        # Built once: the hot loop neither enumerates, allocates nor looks up a method.
         self._indexed = tuple(enumerate(self._detectors))
-        self._raw = tuple((i, d) for i, d in self._indexed if getattr(d, "raw", False))
-        self._filtered = tuple((i, d) for i, d in self._indexed if not getattr(d, "raw", False))
+        self._raw = tuple((i, d.on_reading) for i, d in self._indexed
+                          if getattr(d, "raw", False))
+        self._filtered = tuple((i, d.on_reading) for i, d in self._indexed
+                               if not getattr(d, "raw", False))
         # Most detectors judge readings only; the clock task asks just the others.
         self._tickers = tuple((i, d) for i, d in self._indexed if getattr(d, "ticks", True))
         self._filter = fix_filter or FixFilter()
+        self._admit = self._filter.admit
         self._slot = len(self._detectors)  # the filter's state sits after the detectors'
         self._states: dict[str, list[Any]] = {}
         self.failures: dict[str, int] = {}
@@ -100,26 +103,26 @@ class DetectionEngine:
             states = self._states[pledge.asset_id] = self._fresh()
         out: list[Finding] = []
         # The two loops are written out, not shared: this is the hot path.
-        for i, detector in self._raw:
+        for i, on_reading in self._raw:
             try:
-                states[i], found = detector.on_reading(states[i], reading, pledge)
+                states[i], found = on_reading(states[i], reading, pledge)
             except Exception:
-                self._failed(detector, pledge.asset_id, "reading")
+                self._failed(self._detectors[i], pledge.asset_id, "reading")
                 continue
             if found:
                 out.extend(found)
-        clean, why = self._filter.admit(states[self._slot], reading, pledge, self.high_ms)
+        clean, why = self._admit(states[self._slot], reading, pledge, self.high_ms)
         if why != "ok":
             self.filtered[why] = self.filtered.get(why, 0) + 1
         if clean is None:
             return out
         if clean.ts_ms > self.high_ms:
             self.high_ms = clean.ts_ms
-        for i, detector in self._filtered:
+        for i, on_reading in self._filtered:
             try:
-                states[i], found = detector.on_reading(states[i], clean, pledge)
+                states[i], found = on_reading(states[i], clean, pledge)
             except Exception:
-                self._failed(detector, pledge.asset_id, "reading")
+                self._failed(self._detectors[i], pledge.asset_id, "reading")
                 continue
             if found:
                 out.extend(found)

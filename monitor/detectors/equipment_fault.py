@@ -41,8 +41,7 @@ SERIES: tuple[tuple[str, LoadScorer], ...] = (
     ("vibration_mm_s", LoadScorer(floor=0.3, relative_floor=0.08)),
 )
 _WIDTH = 7  # floats of state per series
-_NAMES = tuple(name for name, _ in SERIES)
-_SCORERS = tuple(scorer for _, scorer in SERIES)
+(_TEMP_NAME, _TEMP), (_VIBRATION_NAME, _VIBRATION) = SERIES
 
 
 def _fresh_base() -> list[float]:
@@ -99,13 +98,15 @@ class EquipmentFaultDetector(ReadingsOnly[EquipmentFaultState]):
                r: Reading) -> tuple[float, str | None, float | None]:
         load = r.power_kw if r.power_kw is not None else (r.engine_rpm or 0.0)
         base, top, name, top_value = state.base, 0.0, None, None
-        for at, (field_name, scorer, value) in enumerate(
-                zip(_NAMES, _SCORERS, (r.temp_c, r.vibration_mm_s), strict=True)):
-            if value is None:
-                continue
-            score = scorer.score_learn(base, load, value, at * _WIDTH)
+        # SERIES written out (temperature, then vibration): this runs for every reading of
+        # a working machine, and a loop over zip() cost more than the scoring.
+        temp, vibration = r.temp_c, r.vibration_mm_s
+        if temp is not None:
+            top, name, top_value = _TEMP.score_learn(base, load, temp, 0), _TEMP_NAME, temp
+        if vibration is not None:
+            score = _VIBRATION.score_learn(base, load, vibration, _WIDTH)
             if name is None or score > top:
-                top, name, top_value = score, field_name, value
+                top, name, top_value = score, _VIBRATION_NAME, vibration
         return top, name, top_value
 
     def load_state(self, data: Mapping[str, Any]) -> EquipmentFaultState:
