@@ -44,7 +44,7 @@ from typing import Any
 from ingest.wire import Reading
 from monitor.detectors.base import StateRecord
 from monitor.detectors.fences import INSIDE, build_fence, haversine_m
-from monitor.detectors.motion import impossible_jump, max_speed_for
+from monitor.detectors.motion import NEAR_DEG, impossible_jump, max_speed_for
 from monitor.model import Pledge
 
 __all__ = ["FixFilter", "FilterState", "Verdict", "annotate"]
@@ -117,6 +117,9 @@ class FixFilter:
             return None
         if r.ts_ms - fts < self.min_period_ms:
             return "min_period"
+        if abs(lat - flat) + abs(lon - flon) < NEAR_DEG:
+            state.odd_streak = 0
+            return None
         speed = max_speed_for(pledge.asset_kind)
         if not impossible_jump(flat, flon, fts, lat, lon, r.ts_ms, hdop=hdop,
                                max_speed_kmh=speed):

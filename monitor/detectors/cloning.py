@@ -29,7 +29,7 @@ from typing import Any
 
 from ingest.wire import Reading
 from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
-from monitor.detectors.motion import impossible_jump, max_speed_for
+from monitor.detectors.motion import NEAR_DEG, impossible_jump, max_speed_for
 from monitor.model import AlertKind, Finding, Pledge
 
 __all__ = ["CloningDetector", "CloningState"]
@@ -100,8 +100,9 @@ class CloningDetector(ReadingsOnly[CloningState]):
         state.fix_lat, state.fix_lon, state.fix_ts_ms = lat, lon, r.ts_ms
         if flat is None or flon is None or fts is None:
             return False
-        return impossible_jump(flat, flon, fts, lat, lon, r.ts_ms, hdop=r.hdop,
-                               max_speed_kmh=max_speed_for(pledge.asset_kind))
+        return abs(lat - flat) + abs(lon - flon) >= NEAR_DEG and impossible_jump(
+            flat, flon, fts, lat, lon, r.ts_ms, hdop=r.hdop,
+            max_speed_kmh=max_speed_for(pledge.asset_kind))
 
     def load_state(self, data: Mapping[str, Any]) -> CloningState:
         state = CloningState.from_dict(data)

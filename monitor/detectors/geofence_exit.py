@@ -73,8 +73,13 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         if state.last_ts_ms is not None and ts < state.last_ts_ms:
             return state, NO_FINDINGS
         state.last_ts_ms = ts
-        margin = self.margin_m if hdop is None else max(self.margin_m, hdop * self.hdop_accuracy_m)
-        where = self._fence(pledge.asset_id, site).classify(lat, lon, margin)
+        margin = self.margin_m  # or the fix's own accuracy if larger (max() costs a call)
+        if hdop is not None and hdop * self.hdop_accuracy_m > margin:
+            margin = hdop * self.hdop_accuracy_m
+        cached = self._fences.get(pledge.asset_id)  # _fence's hit, inline: every fix asks
+        fence = (cached[1] if cached is not None and cached[0] is site
+                 else self._fence(pledge.asset_id, site))
+        where = fence.classify(lat, lon, margin)
         if state.alarm:
             return state, self._watch_return(state, where, reading, pledge, site)
         return state, self._watch_exit(state, where, reading, pledge, site)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from monitor.detectors.fences import haversine_m
 
-__all__ = ["impossible_jump", "max_speed_for"]
+__all__ = ["impossible_jump", "max_speed_for", "NEAR_DEG"]
 
 _FLOOR_M = 300.0
 _HDOP_ACCURACY_M = 10.0
@@ -22,6 +22,10 @@ _SPEEDS_KMH = {"ship": 90.0}
 _DEFAULT_KMH = 250.0
 # A degree of latitude is 111.195 km; a degree of longitude no more. Margins keep the bounds safe.
 _M_PER_DEG_LOW, _M_PER_DEG_HIGH = 111_195.0 * 0.999, 111_195.0 * 1.001
+#: Fixes closer than this (``|dlat| + |dlon|``, degrees) are never an impossible jump: the
+#: allowance is never below the floor (hdop is never negative on the wire). Callers test it
+#: inline, before the call: most consecutive fixes are metres apart, and three judges ask.
+NEAR_DEG = _FLOOR_M / _M_PER_DEG_HIGH
 
 
 def max_speed_for(asset_kind: str) -> float:

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from ingest.wire import Reading
 from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.detectors.fences import haversine_m
-from monitor.detectors.motion import impossible_jump, max_speed_for
+from monitor.detectors.motion import NEAR_DEG, impossible_jump, max_speed_for
 from monitor.model import AlertKind, Finding, Pledge, in_windows
 
 __all__ = ["SpoofingDetector", "SpoofingState"]
@@ -133,9 +133,10 @@ class SpoofingDetector(ReadingsOnly[SpoofingState]):
             state.fix_lat, state.fix_lon, state.fix_ts_ms = lat, lon, r.ts_ms
             return
         speed = max_speed_for(pledge.asset_kind)
-        from_trusted = impossible_jump(state.fix_lat, state.fix_lon, state.fix_ts_ms, lat, lon,
-                                       r.ts_ms, hdop=r.hdop, max_speed_kmh=speed)
-        if in_windows(pledge.approved_moves, r.ts_ms):
+        from_trusted = abs(lat - state.fix_lat) + abs(lon - state.fix_lon) >= NEAR_DEG and (
+            impossible_jump(state.fix_lat, state.fix_lon, state.fix_ts_ms, lat, lon,
+                            r.ts_ms, hdop=r.hdop, max_speed_kmh=speed))
+        if pledge.approved_moves and in_windows(pledge.approved_moves, r.ts_ms):
             # An approved move (a port call, a workshop trip) may end anywhere: trust it.
             from_trusted = False
             state.teleport, state.back_fixes = False, 0
