@@ -8,7 +8,7 @@ one worker. The payload reuses the wire v1 reading shape.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,8 @@ import orjson
 
 from ingest.wire import Limits, Reading, decode_message, reading_to_wire
 
-__all__ = ["AssetReading", "partition_of", "handoff_topic", "encode_handoff", "decode_handoff"]
+__all__ = ["AssetReading", "partition_of", "handoff_topic", "encode_handoff",
+           "encode_handoff_groups", "decode_handoff"]
 
 HANDOFF_PREFIX = "cw/readings"
 
@@ -45,6 +46,11 @@ def encode_handoff(items: Sequence[AssetReading]) -> bytes:
     for item in items:
         key = (item.asset_id, item.reading.device_id)
         groups.setdefault(key, []).append(reading_to_wire(item.reading))
+    return encode_handoff_groups(groups)
+
+
+def encode_handoff_groups(groups: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]]) -> bytes:
+    """A hand-off from wire-v1 reading dicts grouped by (asset id, device id)."""
     body = [
         {"asset_id": asset, "device_id": device, "readings": readings}
         for (asset, device), readings in groups.items()

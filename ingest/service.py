@@ -16,8 +16,10 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -26,13 +28,13 @@ from sqlalchemy import select
 from ingest.deadletter import DeadLetterRecord, save_dead_letters
 from ingest.dedup import SeqLedger
 from ingest.durable import DurableWriter, Outcome
-from ingest.handoff import AssetReading, encode_handoff, handoff_topic, partition_of
+from ingest.handoff import encode_handoff_groups, handoff_topic, partition_of
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttEndpoint, connect_bulk_consumer, stop_worker
 from ingest.receive import BulkClient, Received
 from ingest.spool import Spool
 from ingest.store import Point, TelemetryStore
-from ingest.wire import Limits, Reading, Rejection, RejectReason, decode_message, reading_to_wire
+from ingest.wire import Limits, Rejection, RejectReason, WireFields, decode_fields
 from registry import Registry
 from registry.models import Device
 
@@ -93,7 +95,8 @@ class IngestStats:
 class _Batch:
     mids: list[tuple[int, int, int]] = field(default_factory=list)  # (generation, mid, qos)
     points: list[Point] = field(default_factory=list)
-    handoff: list[AssetReading] = field(default_factory=list)
+    #: (asset id, device id) -> wire-v1 reading dicts for the monitor
+    handoff: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     dead: list[DeadLetterRecord] = field(default_factory=list)
     seen: dict[tuple[str, int], int] = field(default_factory=dict)  # (device, seq) -> ts_ms
     duplicates: int = 0
@@ -138,6 +141,8 @@ class IngestService:
         self._durable = DurableWriter(store, self._spool, self.metrics, self._dead_letter_refused)
         self._client: BulkClient | None = None
         self._worker = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="ingest-store")
+        self._writing: _Batch | None = None  # handed to the store thread, not yet back
 
     def start(self) -> None:
         self._load_devices()
@@ -152,6 +157,7 @@ class IngestService:
     def stop(self) -> None:
         """Flush what has been received, then disconnect."""
         stop_worker(self._stop, self._worker, self._client)
+        self._store_thread.shutdown()
         self._spool.close()
         self.metrics.close()
 
@@ -174,22 +180,38 @@ class IngestService:
     # -- writer thread -------------------------------------------------
 
     def _run(self) -> None:
+        """Decode the next batch while the store writes the last one (one write at a time,
+        in order); hand a batch off and acknowledge it only once its write returned."""
+        writing: tuple[_Batch, Future[Outcome]] | None = None
         while True:
-            batch = self._collect()
+            batch = self._collect(writing)
+            if writing is not None:
+                self._finish(*writing)
+                writing = None
             if batch.mids:
-                self._flush(batch)
+                self._writing = batch
+                writing = batch, self._store_thread.submit(self._durable.write, batch.points)
             else:
                 self._durable.replay()
             self._ack_handed_off()
-            if self._stop.is_set() and self._inbox.empty():
+            if writing is None and self._stop.is_set() and self._inbox.empty():
                 self._ack_handed_off(block=True)
                 return
 
-    def _collect(self) -> _Batch:
-        """Messages until the batch is full or ``flush_s`` after its first one."""
+    def _collect(self, writing: tuple[_Batch, Future[Outcome]] | None) -> _Batch:
+        """Messages until the batch is full or ``flush_s`` after its first one; an empty
+        batch as soon as a write in progress ends with nothing new to read."""
         batch = _Batch()
+        deadline = time.monotonic() + self.config.flush_s
         try:
-            self._accept_all(*self._take(self.config.flush_s), batch)
+            while True:
+                try:
+                    self._accept_all(*self._take(0.005 if writing else self.config.flush_s),
+                                     batch)
+                    break
+                except queue.Empty:
+                    if writing is None or writing[1].done() or time.monotonic() > deadline:
+                        raise
         except queue.Empty:
             return batch
         deadline = time.monotonic() + self.config.flush_s
@@ -205,54 +227,64 @@ class IngestService:
         return batch
 
     def _accept_all(self, generation: int, messages: list[Received], batch: _Batch) -> None:
+        now_ms = self._clock_ms()
         for message in messages:
-            self._accept(generation, message, batch)
+            self._accept(generation, message, batch, now_ms)
 
-    def _accept(self, generation: int, message: Received, batch: _Batch) -> None:
+    def _accept(self, generation: int, message: Received, batch: _Batch, now_ms: int) -> None:
         batch.mids.append((generation, message.mid, message.qos))
-        payload = message.payload
-        decoded = decode_message(message.topic, payload, self._clock_ms(), self.config.limits)
-        dup = message.dup
+        payload, topic, dup = message.payload, message.topic, message.dup
+        decoded = decode_fields(topic, payload, now_ms, self.config.limits)
         for rejection in decoded.rejections:
-            batch.dead.append(DeadLetterRecord(message.topic, rejection, dup))
+            batch.dead.append(DeadLetterRecord(topic, rejection, dup))
         if not decoded.readings:
             return
-        asset_id = self._asset_of(decoded.readings[0].device_id)
+        device_id = cast(str, decoded.device_id)  # set whenever there are readings
+        asset_id = self._asset_of(device_id)
         if asset_id is None:
             reason = Rejection(RejectReason.UNKNOWN_DEVICE, "device is not registered",
-                               payload, decoded.device_id)
-            batch.dead.append(DeadLetterRecord(message.topic, reason, dup))
+                               payload, device_id)
+            batch.dead.append(DeadLetterRecord(topic, reason, dup))
             return
-        for reading in decoded.readings:
-            if self._admit(reading, batch, message.topic, dup):
-                batch.points.append(Point(asset_id, reading.device_id, reading.ts_ms,
-                                          reading.seq, reading.fields()))
-                batch.handoff.append(AssetReading(asset_id, reading))
-                batch.newest_ms = max(batch.newest_ms, reading.ts_ms)
+        wire: list[dict[str, Any]] | None = None
+        points = batch.points
+        for seq, ts_ms, values, item in decoded.readings:
+            if self._admit(device_id, seq, ts_ms, values, batch, topic, dup):
+                points.append(Point(asset_id, device_id, ts_ms, seq, values))
+                if wire is None:
+                    wire = batch.handoff.setdefault((asset_id, device_id), [])
+                wire.append(item)  # validated: the monitor gets it as the device sent it
+                if ts_ms > batch.newest_ms:
+                    batch.newest_ms = ts_ms
 
-    def _admit(self, reading: Reading, batch: _Batch, topic: str, dup: bool) -> bool:
+    def _admit(self, device_id: str, seq: int, ts_ms: int, values: WireFields, batch: _Batch,
+               topic: str, dup: bool) -> bool:
         """New readings pass; a redelivered one is counted; a replayed seq is a dead letter."""
-        key = (reading.device_id, reading.seq)
+        key = (device_id, seq)
         seen_ts = batch.seen.get(key)
+        if seen_ts is None and self._writing is not None:  # being written
+            seen_ts = self._writing.seen.get(key)
         for pending in self._pending:  # stored, not yet acknowledged
             if seen_ts is None:
                 seen_ts = pending.batch.seen.get(key)
         if seen_ts is None:
-            seen_ts = self._ledger.seen(*key)
+            seen_ts = self._ledger.seen(device_id, seq)
         if seen_ts is None:
-            batch.seen[key] = reading.ts_ms
+            batch.seen[key] = ts_ms
             return True
-        if seen_ts == reading.ts_ms:
+        if seen_ts == ts_ms:
             batch.duplicates += 1
             return False
-        detail = f"seq {reading.seq} was seen at ts_ms {seen_ts}, now at {reading.ts_ms}"
-        raw = orjson.dumps(reading_to_wire(reading))
+        detail = f"seq {seq} was seen at ts_ms {seen_ts}, now at {ts_ms}"
+        raw = orjson.dumps({"seq": seq, "ts_ms": ts_ms, **values})
         batch.dead.append(DeadLetterRecord(topic, Rejection(
-            RejectReason.REPLAYED_SEQ, detail, raw, reading.device_id), dup))
+            RejectReason.REPLAYED_SEQ, detail, raw, device_id), dup))
         return False
 
-    def _flush(self, batch: _Batch) -> None:
-        outcome = self._durable.write(batch.points)
+    def _finish(self, batch: _Batch, write: Future[Outcome]) -> None:
+        """After the batch's write: dead letters, then the hand-off; acks follow it."""
+        outcome = write.result()
+        self._writing = None
         if outcome.refused is not None:
             batch.dead.extend(_refused(batch.points, outcome.refused))
             batch.handoff.clear()
@@ -281,7 +313,7 @@ class IngestService:
                 self.stats.handoff_failures += 1
                 log.warning("hand-off to the monitor failed (%s); %d readings stay "
                             "unacknowledged and the broker will redeliver them", exc,
-                            len(pending.batch.handoff))
+                            len(pending.batch.points))
             else:
                 self._ack(pending.batch.mids)
                 for (device, seq), ts_ms in pending.batch.seen.items():
@@ -337,14 +369,15 @@ class IngestService:
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    def _hand_off(self, items: list[AssetReading]) -> list[mqtt.MQTTMessageInfo]:
+    def _hand_off(self, groups: dict[tuple[str, str], list[dict[str, Any]]]
+                  ) -> list[mqtt.MQTTMessageInfo]:
         """Publish to the monitor, partitioned by asset; the broker acknowledges later."""
         assert self._client is not None
-        by_partition: dict[int, list[AssetReading]] = {}
-        for item in items:
-            part = partition_of(item.asset_id, self.config.partitions)
-            by_partition.setdefault(part, []).append(item)
-        return [self._client.publish(handoff_topic(p), encode_handoff(group), qos=1)
+        by_partition: dict[int, dict[tuple[str, str], list[dict[str, Any]]]] = {}
+        for key, readings in groups.items():
+            part = partition_of(key[0], self.config.partitions)
+            by_partition.setdefault(part, {})[key] = readings
+        return [self._client.publish(handoff_topic(p), encode_handoff_groups(group), qos=1)
                 for p, group in by_partition.items()]
 
     def _asset_of(self, device_id: str) -> str | None:

@@ -291,8 +291,34 @@ def format_line(point: Point) -> str:
         raise StoreError(f"seq must be an integer, not {point.seq!r}")
     if type(point.ts_ms) is not int:
         raise StoreError(f"ts_ms must be an integer, not {point.ts_ms!r}")
-    fields = "".join(_format_fields(point.fields))
+    fields = _format_fields_fast(point.fields)
+    if fields is None:
+        fields = "".join(_format_fields(point.fields))
     return f"{_series(point.asset_id, point.device_id)} seq={point.seq}i{fields} {point.ts_ms}"
+
+
+# 0 float, 1 int, 2 bool: what _format_fields_fast accepts per name.
+_KIND_CODES = {name: (0 if kind is float else 1 if kind is int else 2)
+               for name, kind in FIELD_TYPES.items()}
+
+
+def _format_fields_fast(fields: Mapping[str, FieldValue]) -> str | None:
+    """The fields as ingest's decoder leaves them (known names, exact types, finite floats),
+    in one pass; None for anything else, which _format_fields formats or refuses."""
+    parts = []
+    kinds = _KIND_CODES
+    for name, value in fields.items():
+        vtype = type(value)
+        kind = kinds.get(name)
+        if vtype is float and kind == 0 and value - value == 0.0:
+            parts.append(f",{name}={value!r}")
+        elif vtype is bool and kind == 2:
+            parts.append(f",{name}=true" if value else f",{name}=false")
+        elif vtype is int and kind == 1:
+            parts.append(f",{name}={value}i")
+        else:
+            return None
+    return "".join(parts)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -127,13 +127,22 @@ def test_acks_are_one_write_and_only_for_their_own_connection() -> None:
 
 
 class Collector:
+    """Keeps what arrives; acknowledges and counts the subscription probes itself."""
+
     def __init__(self) -> None:
         self.items: list[tuple[int, Received]] = []
+        self.probes = 0
         self.lock = threading.Lock()
+        self.client: BulkClient | None = None
 
     def __call__(self, generation: int, messages: list[Received]) -> None:
         with self.lock:
-            self.items.extend((generation, m) for m in messages)
+            for m in messages:
+                if m.payload == b"probe" and self.client is not None:
+                    self.client.ack_many(generation, [m.mid])
+                    self.probes += 1
+                else:
+                    self.items.append((generation, m))
 
     def take(self) -> list[tuple[int, Received]]:
         with self.lock:
@@ -141,11 +150,11 @@ class Collector:
         return items
 
 
-def publish_all(broker: Any, topic: str, count: int) -> None:
+def publish_all(broker: Any, topic: str, count: int, payload: bytes | None = None) -> None:
     device = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"p-{uuid.uuid4().hex[:6]}")
     device.connect(broker.host, broker.port)
     device.loop_start()
-    infos = [device.publish(topic, f"m{i}".encode(), qos=1) for i in range(count)]
+    infos = [device.publish(topic, payload or f"m{i}".encode(), qos=1) for i in range(count)]
     for info in infos:
         info.wait_for_publish(10)
     device.disconnect()
@@ -168,9 +177,8 @@ def test_unacked_messages_come_back_with_dup_and_acked_ones_do_not(
     got = Collector()
     client = connect_bulk_consumer(endpoint, f"bulk-{uuid.uuid4().hex[:6]}", [topic], got)
     try:
-        wait_for(lambda: publish_all(mosquitto, topic, 1) or bool(got.items))  # subscribed
-        for generation, probe in got.take():
-            client.ack_many(generation, [probe.mid])
+        got.client = client
+        wait_for(lambda: publish_all(mosquitto, topic, 1, b"probe") or got.probes > 0)
         # Mosquitto's default in-flight window is 20: stay under it, acking nothing yet.
         publish_all(mosquitto, topic, 15)
         wait_for(lambda: len(got.items) >= 15)

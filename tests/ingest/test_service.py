@@ -123,3 +123,47 @@ def test_a_full_inbox_holds_the_network_thread_until_the_writer_takes_one(
     assert not third.is_alive() and service._inbox.qsize() == 2
     assert service._queued == 3  # counted in messages, not in reads
     service.stop()  # never started: closes the spool and the metrics
+
+
+class GatedStore:
+    """The embedded store behind a gate: the first write waits until the test opens it."""
+
+    def __init__(self, inner: EmbeddedStore) -> None:
+        self.inner, self.gate, self.writes = inner, threading.Event(), 0
+
+    def write(self, points: Any) -> None:
+        self.writes += 1
+        self.gate.wait(30)
+        self.inner.write(points)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_the_next_batch_is_decoded_while_one_is_written_and_a_redelivery_then_is_a_duplicate(
+        tmp_path: Path, mosquitto: Any, parts: tuple[Registry, EmbeddedStore]) -> None:
+    registry, inner = parts
+    store = GatedStore(inner)
+    config = IngestConfig(client_id=f"ingest-{uuid.uuid4().hex[:6]}", flush_s=0.05,
+                          spool_dir=tmp_path)
+    service = IngestService(MqttEndpoint(mosquitto.host, mosquitto.port), store,  # type: ignore[arg-type]
+                            registry, config)
+    service.start()
+    device = publisher(mosquitto)
+    now = int(time.time() * 1000)
+    try:
+        device.publish(telemetry_topic("cm-1"), reading(1, now - 2000), qos=1)
+        wait_for(lambda: store.writes == 1)  # held in the store
+        device.publish(telemetry_topic("cm-1"), reading(1, now - 2000), qos=1)  # redelivered
+        device.publish(telemetry_topic("cm-1"), reading(2, now - 1000), qos=1)
+        wait_for(lambda: service._queued == 0 and service.stats.received == 0)  # decoded
+        assert inner.count("asset-1") == 0
+        store.gate.set()
+        wait_for(lambda: service.stats.received == 3)
+        assert inner.count("asset-1") == 2
+        assert service.stats.duplicates == 1 and store.writes == 2
+    finally:
+        store.gate.set()
+        device.disconnect()
+        device.loop_stop()
+        service.stop()
