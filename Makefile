@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo run test lint typecheck unit services clean
+.PHONY: demo run test lint typecheck unit services bench-deps clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(BIN)/.installed
 ## Install the real servers the integration tests start (influxd, mosquitto).
 services:
 	@./scripts/install-services
+
+## Install the benchmark baselines' extras (Node-RED from npm, into ~/.cache; not for CI).
+bench-deps:
+	@./scripts/install-bench-deps
 
 ## Lint, type-check and run every test (integration tests start their own servers).
 test: $(BIN)/.installed services lint typecheck
