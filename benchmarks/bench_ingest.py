@@ -1,6 +1,8 @@
-"""Ingest drain capacity against real Mosquitto and InfluxDB, side by side with a naive baseline.
+"""Ingest drain capacity against real Mosquitto and InfluxDB, side by side with its baselines.
 
-Run: ``PYTHONPATH=. .venv/bin/python benchmarks/bench_ingest.py [--messages 300000] [--runs 3]``
+Run: ``PYTHONPATH=. .venv/bin/python benchmarks/bench_ingest.py [--messages 300000] [--runs 3]
+[--configs naive ingest nodered mosquitto_sub influx]`` (``make bench-deps`` installs
+Node-RED first; the benchmark runs it itself when Node-RED is missing).
 
 For each run and each configuration, a backlog of ``--messages`` QoS 1
 messages is published (by several C ``mosquitto_pub`` processes) into the
@@ -13,6 +15,17 @@ InfluxDB until all are there (one fresh database per drain). Configurations:
 - ``ingest x2 (MQTT 5)``: two processes in one shared subscription, MQTT 5 sessions
 - ``ingest x2 (3.1.1)``: the same over MQTT 3.1.1 (``$share`` is a broker extension there)
 - ``ingest x1, 50/msg``: the same readings packed 50 to a message
+
+Baselines (issue 4), each drained the same way in the same run:
+
+- ``node-red``: benchmarks/baseline_nodered.py (mqtt in, QoS 1 persistent session ->
+  function -> join 5,000 -> influxdb batch), auto-ack on receipt
+- ``mosquitto_sub -q 1``: benchmarks/baseline_mosquitto_sub.py, the C client printing the
+  backlog to a pipe that is only counted: the broker's ceiling for one QoS 1 consumer; its
+  clock runs from the first message received until the last
+- ``influxdb alone``: benchmarks/baseline_influx.py, the same readings POSTed to /write in
+  5,000-line bodies by 1 or 2 writers, no MQTT: the store's ceiling; its clock runs from
+  the first request until the last answer
 
 Medians over the runs; CPU is user+system of the consumer processes per
 1,000 readings. The broker runs in memory (persistence off), sized like
@@ -40,8 +53,15 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from benchmarks import baseline_influx, baseline_mosquitto_sub, baseline_nodered
 from registry import Registry, import_fleet
-from tests.servers import InfluxHandle, MosquittoHandle, start_influxd, start_mosquitto
+from tests.servers import (
+    InfluxHandle,
+    MosquittoHandle,
+    free_port,
+    start_influxd,
+    start_mosquitto,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVICES = 100
@@ -53,13 +73,23 @@ T0 = int(time.time() * 1000) - 10 * 24 * 3600 * 1000  # ten days ago: every ts d
 @dataclass(frozen=True)
 class Config:
     name: str
-    workers: int  # 0: the naive subscriber
+    workers: int  # ingest processes; for "influx", concurrent writers; else 0
     per_message: int = 1
     mqtt_version: int = 3  # 5: MQTT 5 sessions (session expiry), as a shared group defaults to
+    kind: str = "ingest"  # or a baseline: naive, nodered, mosquitto_sub, influx
 
 
-CONFIGS = [Config("naive", 0), Config("ingest x1", 1), Config("ingest x2 (MQTT 5)", 2, 1, 5),
-           Config("ingest x2 (3.1.1)", 2), Config("ingest x1, 50/msg", 1, 50)]
+CONFIGS = [Config("naive", 0, kind="naive"), Config("ingest x1", 1),
+           Config("ingest x2 (MQTT 5)", 2, 1, 5), Config("ingest x2 (3.1.1)", 2),
+           Config("ingest x1, 50/msg", 1, 50),
+           Config("node-red", 0, kind="nodered"),
+           Config("mosquitto_sub -q 1", 0, kind="mosquitto_sub"),
+           Config("influxdb alone, 1 writer", 1, kind="influx"),
+           Config("influxdb alone, 2 writers", 2, kind="influx")]
+KINDS = ["naive", "ingest", "nodered", "mosquitto_sub", "influx"]
+ACKS = {"naive": "auto-ack on receipt (paho)", "ingest": "after durable write",
+        "nodered": baseline_nodered.ACKS, "mosquitto_sub": baseline_mosquitto_sub.ACKS,
+        "influx": "(no MQTT)"}
 
 
 def fleet() -> dict[str, object]:
@@ -166,9 +196,12 @@ def start_consumers(broker: MosquittoHandle, influx: InfluxHandle, work: Path, c
            "CW_STORE_URL": f"influxdb://{influx.host}:{influx.port}/{db}",
            "CW_REGISTRY_URL": f"sqlite:///{work}/registry.db", "CW_DATA_DIR": str(work / tag),
            "CW_LOG_LEVEL": "WARNING"}
-    if config.workers == 0:
+    if config.kind == "naive":
         argvs = [[sys.executable, str(ROOT / "benchmarks/naive_subscriber.py"), broker.host,
                   str(broker.port), ids[0], influx.http_url, db]]
+    elif config.kind == "nodered":
+        argvs = [baseline_nodered.command(work / tag, free_port(), broker.host, broker.port,
+                                          ids[0], influx.host, influx.port, db)]
     else:
         share = ["--share-group", tag] if config.workers == 2 else []
         argvs = [[sys.executable, "-m", "collateral.cli", "ingest", "--client-id", cid, *share,
@@ -195,12 +228,16 @@ def stop_consumers(procs: list[subprocess.Popen[bytes]]) -> float:
 
 def drain(broker: MosquittoHandle, influx: InfluxHandle, work: Path, config: Config,
           ids: list[str], tag: str, total: int) -> dict[str, float]:
+    if config.kind == "mosquitto_sub":
+        return drain_mosquitto_sub(broker, ids, total)
     db, procs = start_consumers(broker, influx, work, config, ids, tag)
     first_t, first_n, n = 0.0, 0, 0
     deadline = time.monotonic() + 600
     while n < total and time.monotonic() < deadline:
         time.sleep(0.25)
         n = count(influx, db)
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError(f"{config.name} exited during its drain: see {work / tag}.log")
         if n and not first_t:
             first_t, first_n = time.perf_counter(), n
     elapsed = time.perf_counter() - first_t
@@ -210,6 +247,13 @@ def drain(broker: MosquittoHandle, influx: InfluxHandle, work: Path, config: Con
     final = count(influx, db)
     return {"rate": (total - first_n) / elapsed if n >= total else 0.0, "stored": final,
             "cpu_ms_per_1k": cpu / total * 1000 * 1000, "elapsed": elapsed}
+
+
+def drain_mosquitto_sub(broker: MosquittoHandle, ids: list[str],
+                        total: int) -> dict[str, float]:
+    result = baseline_mosquitto_sub.drain(broker.host, broker.port, ids[0], total)
+    close_sessions(broker, ids)
+    return result
 
 
 def live(broker: MosquittoHandle, influx: InfluxHandle, work: Path, config: Config, rate: int,
@@ -262,12 +306,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=300_000, help="readings per drain")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--configs", nargs="*", choices=KINDS, metavar="KIND",
+                        help=f"kinds of consumer to run (default all): {', '.join(KINDS)}")
     parser.add_argument("--only", nargs="*", help="configuration names to run")
     parser.add_argument("--live", type=int, nargs="*", metavar="RATE",
                         help="instead of drains: hold each publish RATE (readings/s)")
     parser.add_argument("--live-seconds", type=float, default=60.0)
     args = parser.parse_args()
-    configs = [c for c in CONFIGS if not args.only or c.name in args.only]
+    configs = [c for c in CONFIGS if (not args.only or c.name in args.only)
+               and (not args.configs or c.kind in args.configs)]
+    if any(c.kind == "nodered" for c in configs):
+        baseline_nodered.ensure_installed()  # before any clock runs
     results: dict[str, list[dict[str, float]]] = {c.name: [] for c in configs}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -282,27 +331,57 @@ def main() -> None:
             for run in range(args.runs):
                 for config in configs:
                     tag = f"b{run}{configs.index(config)}{uuid.uuid4().hex[:4]}"
-                    ids = open_sessions(broker, config, tag)
-                    pub_s = preload(broker, args.messages, config.per_message)
-                    result = drain(broker, influx, work, config, ids, tag, args.messages)
+                    result = run_drain(broker, influx, work, config, tag, args.messages)
                     results[config.name].append(result)
-                    print(f"run {run + 1} {config.name:18s} preload {pub_s:5.1f} s  "
-                          f"{result['rate']:8.0f} readings/s  stored {result['stored']:.0f}  "
+                    print(f"run {run + 1} {config.name:26s} preload {result['preload_s']:5.1f} s"
+                          f"  {result['rate']:8.0f} readings/s  stored {result['stored']:.0f}  "
                           f"cpu {result['cpu_ms_per_1k']:.0f} ms/1k  "
-                          f"load {os.getloadavg()[0]:.1f}", flush=True)
-    print(f"\n| consumer | readings/s (median of {args.runs}) | runs | ms CPU / 1,000 readings |")
-    print("| --- | ---: | --- | ---: |")
-    for name, runs in results.items():
-        rates = [r["rate"] for r in runs]
-        print(f"| {name} | {statistics.median(rates):,.0f} | "
-              f"{', '.join(f'{x:,.0f}' for x in rates)} | "
-              f"{statistics.median(r['cpu_ms_per_1k'] for r in runs):.0f} |")
+                          f"load {result['load']:.1f}", flush=True)
+    print_table(configs, results, args.runs)
+
+
+def run_drain(broker: MosquittoHandle, influx: InfluxHandle, work: Path, config: Config,
+              tag: str, total: int) -> dict[str, float]:
+    """One drain of ``total`` readings by ``config``, with the preload time and load average."""
+    if config.kind == "influx":  # nothing to preload: the store alone
+        batches = list(baseline_influx.bodies(DEVICES, total // DEVICES, reading))
+        result = {**baseline_influx.drain(influx.http_url, batches, config.workers),
+                  "preload_s": 0.0}
+    else:
+        ids = open_sessions(broker, config, tag)
+        pub_s = preload(broker, total, config.per_message)
+        result = {**drain(broker, influx, work, config, ids, tag, total), "preload_s": pub_s}
+    return {**result, "load": os.getloadavg()[0]}
+
+
+def print_table(configs: list[Config], results: dict[str, list[dict[str, float]]],
+                runs: int) -> None:
+    """Medians, each run's figure, and each run's rate over the baselines' of the same run."""
+    ref = {k: results.get(n, []) for k, n in (("naive", "naive"), ("nodered", "node-red"))}
+    print(f"\n| consumer | acknowledges | readings/s (median of {runs}) | runs | "
+          "x naive | x node-red | ms CPU / 1,000 readings | load avg |")
+    print("| --- | --- | ---: | --- | ---: | ---: | ---: | --- |")
+    for config in configs:
+        rows = results[config.name]
+        rates = [r["rate"] for r in rows]
+        ratios = []
+        for base in ("naive", "nodered"):
+            pairs = [r / b["rate"] for r, b in zip(rates, ref[base], strict=False) if b["rate"]]
+            ratios.append(f"{statistics.median(pairs):.2f}" if pairs else "-")
+        loads = [r["load"] for r in rows]
+        print(f"| {config.name} | {ACKS[config.kind]} | {statistics.median(rates):,.0f} | "
+              f"{', '.join(f'{x:,.0f}' for x in rates)} | {ratios[0]} | {ratios[1]} | "
+              f"{statistics.median(r['cpu_ms_per_1k'] for r in rows):.0f} | "
+              f"{min(loads):.1f}-{max(loads):.1f} |")
 
 
 def live_table(broker: MosquittoHandle, influx: InfluxHandle, work: Path, configs: list[Config],
                args: argparse.Namespace) -> None:
     rows = []
     for config in configs:
+        if config.kind in ("mosquitto_sub", "influx"):
+            print(f"live: {config.name} is a drain-only baseline, skipped", flush=True)
+            continue
         for rate in args.live:
             for _run in range(args.runs):
                 r = live(broker, influx, work, config, rate, args.live_seconds, config.per_message)
