@@ -63,7 +63,11 @@ class CloningDetector(ReadingsOnly[CloningState]):
         if state.max_ts_ms is not None and ts <= state.max_ts_ms:
             return state, NO_FINDINGS
         state.max_ts_ms = ts
-        switched = self._seq_fell(state, reading.seq) | self._jumped(state, reading, pledge)
+        seq, prev = reading.seq, state.prev_seq
+        state.prev_seq = seq
+        # The sequence fell back (not a reboot), or the position jumped: a switch of source.
+        fell = prev is not None and seq < prev and not seq <= self.reboot_seq < prev - 100
+        switched = fell | self._jumped(state, reading, pledge)
         switches = state.switches
         if switched:
             switches.append(ts)
@@ -85,11 +89,6 @@ class CloningDetector(ReadingsOnly[CloningState]):
                                "one device id reporting from two sources",
                                {"switches": len(switches), "seq": reading.seq,
                                 "lat": reading.lat, "lon": reading.lon}),)
-
-    def _seq_fell(self, state: CloningState, seq: int) -> bool:
-        prev = state.prev_seq
-        state.prev_seq = seq
-        return prev is not None and seq < prev and not seq <= self.reboot_seq < prev - 100
 
     def _jumped(self, state: CloningState, r: Reading, pledge: Pledge) -> bool:
         lat, lon, fix, hdop = r.lat, r.lon, r.gnss_fix, r.hdop

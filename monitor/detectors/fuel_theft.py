@@ -57,26 +57,25 @@ class FuelTheftDetector(ReadingsOnly[FuelTheftState]):
         if fuel is None or (state.last_ts_ms is not None and ts < state.last_ts_ms):
             return state, NO_FINDINGS
         state.last_ts_ms = ts
-        if not self._idle(reading):
+        rpm, speed = reading.engine_rpm, reading.speed_kmh
+        # Not idle: burning fuel. (_maybe_clear only when alarmed: most readings are not.)
+        if (reading.ignition is True or (rpm is not None and rpm > self.rpm_min)
+                or (speed is not None and speed > self.speed_kmh_min)):
             state.ref_pct = state.ref_ts_ms = None  # burning fuel: no theft judged
-            return state, self._maybe_clear(state, ts, pledge)
+            return state, self._maybe_clear(state, ts, pledge) if state.alarm else NO_FINDINGS
         ref = state.ref_pct
         if ref is None or fuel >= ref or ts - (state.ref_ts_ms or ts) > self.window_ms:
             state.ref_pct, state.ref_ts_ms = fuel, ts
-            return state, self._maybe_clear(state, ts, pledge)
+            return state, self._maybe_clear(state, ts, pledge) if state.alarm else NO_FINDINGS
         drop = ref - fuel
         if drop < self.min_drop_pct:
-            return state, self._maybe_clear(state, ts, pledge)
+            return state, self._maybe_clear(state, ts, pledge) if state.alarm else NO_FINDINGS
         state.ref_pct, state.ref_ts_ms = fuel, ts  # a second siphon is a second drop
         was = state.alarm
         state.alarm, state.alarm_ms = True, ts
         details = {"drop_pct": round(drop, 1), "from_pct": ref, "to_pct": fuel}
         reason = "fuel level dropped while idle" if not was else "fuel level dropped again"
         return state, (Finding(pledge.asset_id, self.kind, True, ts, reason, details),)
-
-    def _idle(self, r: Reading) -> bool:
-        return not (r.ignition is True or (r.engine_rpm is not None and r.engine_rpm > self.rpm_min)
-                    or (r.speed_kmh is not None and r.speed_kmh > self.speed_kmh_min))
 
     def _maybe_clear(self, state: FuelTheftState, ts: int, pledge: Pledge) -> Sequence[Finding]:
         if not state.alarm or state.alarm_ms is None or ts - state.alarm_ms < self.clear_after_ms:

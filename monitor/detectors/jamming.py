@@ -57,6 +57,9 @@ class JammingDetector(ReadingsOnly[JammingState]):
         fix = reading.gnss_fix
         if reading.lat is not None and (fix is None or fix >= 2):
             state.last_ts_ms = ts
+            if not state.alarm:  # the common case, without _good_fix's call
+                state.lost_since_ms, state.lost_readings = None, 0
+                return state, NO_FINDINGS
             return state, self._good_fix(state, ts, pledge)
         if fix is None and reading.lat is None:
             return state, NO_FINDINGS  # a reading with no GNSS fields says nothing about GNSS
