@@ -23,6 +23,7 @@ import argparse
 import gc
 import json
 import math
+import os
 import random
 import statistics
 import time
@@ -145,10 +146,12 @@ def main() -> None:
                                       "full (filters + 10 detectors)": default_detectors}
     times: dict[str, list[float]] = {name: [] for name in pipelines}
     findings: dict[str, int] = {}
+    load_before = os.getloadavg()
     for _ in range(args.runs):
         for name, detectors in pipelines.items():
             seconds, findings[name] = run_once(readings, detectors, args.assets)
             times[name].append(seconds)
+    load_after = os.getloadavg()
     circles, polygons = (args.assets + 1) // 2, args.assets // 2
     timed = len(readings) - args.assets
     print(f"assets {args.assets:,} ({circles:,} circle / {polygons:,} polygon sites), "
@@ -170,6 +173,10 @@ def main() -> None:
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
     print(f"full / spine time per reading: {full / spine:.2f}x")
+    # CPU time still stretches when the other core's jobs share caches and memory bandwidth.
+    print("load average (1, 5, 15 min) before the runs: "
+          f"{', '.join(f'{x:.2f}' for x in load_before)}; after: "
+          f"{', '.join(f'{x:.2f}' for x in load_after)}")
 
 
 if __name__ == "__main__":
