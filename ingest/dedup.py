@@ -10,6 +10,8 @@ sequence numbers already seen; it must not be counted twice downstream.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = ["SeqWindow", "Deduplicator", "SeqLedger"]
 
 
@@ -73,15 +75,21 @@ class SeqLedger:
         return None if entry is None else entry[1].get(seq)
 
     def record(self, device_id: str, seq: int, ts_ms: int) -> None:
-        entry = self._devices.get(device_id)
-        if entry is None:
-            entry = self._devices[device_id] = ([seq], {})
-        high, seqs = entry
-        seqs[seq] = ts_ms
-        if seq > high[0]:
-            high[0] = seq
-        if len(seqs) > 2 * self.size:  # keep the newest `size`: memory stays bounded
-            floor = high[0] - self.size
-            kept = {s: t for s, t in seqs.items() if s > floor}
-            seqs.clear()
-            seqs.update(kept)
+        self.record_many({(device_id, seq): ts_ms})
+
+    def record_many(self, seen: Mapping[tuple[str, int], int]) -> None:
+        """``record`` for every ((device id, seq), ts_ms) item, in one call per batch."""
+        devices, size = self._devices, self.size
+        for (device_id, seq), ts_ms in seen.items():
+            entry = devices.get(device_id)
+            if entry is None:
+                entry = devices[device_id] = ([seq], {})
+            high, seqs = entry
+            seqs[seq] = ts_ms
+            if seq > high[0]:
+                high[0] = seq
+            if len(seqs) > 2 * size:  # keep the newest `size`: memory stays bounded
+                floor = high[0] - size
+                kept = {s: t for s, t in seqs.items() if s > floor}
+                seqs.clear()
+                seqs.update(kept)

@@ -316,8 +316,7 @@ class IngestService:
                             len(pending.batch.points))
             else:
                 self._ack(pending.batch.mids)
-                for (device, seq), ts_ms in pending.batch.seen.items():
-                    self._ledger.record(device, seq, ts_ms)
+                self._ledger.record_many(pending.batch.seen)
                 self._count(pending.batch, pending.outcome)
             self._pending.popleft()
 
@@ -382,8 +381,8 @@ class IngestService:
 
     def _asset_of(self, device_id: str) -> str | None:
         asset = self._devices.get(device_id)
-        stale = time.monotonic() - self._devices_loaded_at > self.config.device_refresh_s
-        if asset is None and stale:
+        if asset is None and (
+                time.monotonic() - self._devices_loaded_at > self.config.device_refresh_s):
             self._load_devices()
             asset = self._devices.get(device_id)
         return asset

@@ -162,8 +162,14 @@ class Decoded:
     device_id: str | None = None
 
 
-#: A valid reading's measured fields, floats as floats, absent ones left out.
-WireFields = dict[str, float | int | bool]
+class WireFields(dict[str, float | int | bool]):
+    """A valid reading's measured fields as the decoder checked them: known names, each
+    of its exact type (floats as float), finite and in range; absent ones left out.
+
+    Only the decoder makes them, so a store may format them without checking again.
+    """
+
+    __slots__ = ()
 
 
 @dataclass(slots=True)
@@ -269,17 +275,18 @@ def _decode_reading(
     if not isinstance(item, dict):
         return bad(RejectReason.NOT_OBJECT, "reading is not an object")
     seq, ts_ms = item.get("seq"), item.get("ts_ms")
-    for name, value in (("seq", seq), ("ts_ms", ts_ms)):
-        if value is None:
-            return bad(RejectReason.MISSING_FIELD, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            return bad(RejectReason.WRONG_TYPE, f"{name} must be a non-negative integer")
+    if not (type(seq) is int and type(ts_ms) is int and seq >= 0 and ts_ms >= 0):
+        for name, value in (("seq", seq), ("ts_ms", ts_ms)):
+            if value is None:
+                return bad(RejectReason.MISSING_FIELD, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                return bad(RejectReason.WRONG_TYPE, f"{name} must be a non-negative integer")
     assert isinstance(ts_ms, int) and isinstance(seq, int)
     if ts_ms > now_ms + limits.max_future_skew_ms:
         return bad(RejectReason.FUTURE_TIME, f"ts_ms {ts_ms} is {ts_ms - now_ms} ms ahead")
     if ts_ms < _MIN_TS_MS:
         return bad(RejectReason.ANCIENT_TIME, f"ts_ms {ts_ms} is before 2000")
-    values: WireFields = {}
+    values = WireFields()
     for name, value in item.items():
         if value is None:
             continue

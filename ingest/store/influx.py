@@ -15,11 +15,13 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import orjson
 
 from ingest.store.base import (
     COLUMN_TYPES,
@@ -32,7 +34,7 @@ from ingest.store.base import (
     StoreUnavailable,
     check_query,
 )
-from ingest.wire import FIELD_TYPES
+from ingest.wire import FIELD_TYPES, WireFields
 
 __all__ = ["InfluxStore", "format_line", "escape_tag", "quote_string", "quote_ident"]
 
@@ -79,7 +81,9 @@ class InfluxStore(ClosingStore):
 
     def write(self, points: Sequence[Point]) -> None:
         # Format everything first: a bad point fails the batch before any of it is sent.
-        lines = [format_line(point) for point in points]
+        lines = _decoded_lines(points)
+        if lines is None:
+            lines = [format_line(point) for point in points]
         for start in range(0, len(lines), _LINES_PER_REQUEST):
             self._write_lines(lines[start : start + _LINES_PER_REQUEST])
 
@@ -295,6 +299,35 @@ def format_line(point: Point) -> str:
     if fields is None:
         fields = "".join(_format_fields(point.fields))
     return f"{_series(point.asset_id, point.device_id)} seq={point.seq}i{fields} {point.ts_ms}"
+
+
+# JSON of decoded fields -> line protocol: "lat":1.5 -> lat=1.5, and ints get their i.
+_JSON_TO_LINE = bytes.maketrans(b":", b"=")
+_INT_FIELDS = [name for name, kind in FIELD_TYPES.items() if kind is int]
+_INT_VALUES = [re.compile(rb"(%s=-?\d+)" % name.encode()) for name in _INT_FIELDS]
+# A pattern must not match inside another name: none ends with an int field's name.
+assert not [n for n in FIELD_TYPES for i in _INT_FIELDS if n != i and n.endswith(i)]
+
+
+def _decoded_lines(points: Sequence[Point]) -> list[str] | None:
+    """Lines for a batch whose fields all come from the wire decoder (``WireFields``:
+    known names, exact types, finite), or None if any does not.
+
+    One orjson dump of all the fields becomes line protocol with a few C-level passes
+    (names need no escaping, values are numbers and true/false), a third of
+    ``format_line``'s cost. Floats are orjson's shortest form (``1e-7``), which
+    InfluxDB reads as ``repr`` would write them.
+    """
+    if not points or any(type(p.fields) is not WireFields for p in points):
+        return None
+    body = orjson.dumps([p.fields for p in points]).translate(_JSON_TO_LINE, b'"')
+    for pattern in _INT_VALUES:  # split and join: several times cheaper than re.sub
+        parts = pattern.split(body)
+        parts[1::2] = [value + b"i" for value in parts[1::2]]
+        body = b"".join(parts)
+    fields = body.decode()[2:-2].split("},{")
+    return [f"{_series(p.asset_id, p.device_id)} seq={p.seq}i{',' if f else ''}{f} {p.ts_ms}"
+            for p, f in zip(points, fields, strict=True)]
 
 
 # 0 float, 1 int, 2 bool: what _format_fields_fast accepts per name.

@@ -6,13 +6,23 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import orjson
 import pytest
 
-from ingest.store.base import StoreError, StoreUnavailable
+from ingest.store.base import Point, StoreError, StoreUnavailable
 from ingest.store.factory import open_store
-from ingest.store.influx import InfluxStore, escape_tag, format_line, quote_ident, quote_string
+from ingest.store.influx import (
+    InfluxStore,
+    _decoded_lines,
+    escape_tag,
+    format_line,
+    quote_ident,
+    quote_string,
+)
+from ingest.wire import FIELD_TYPES, decode_fields
 from tests.ingest.store_contract import ALL_FIELDS, MIN, T0, StoreContract, point
 from tests.servers import INFLUXD, InfluxHandle, free_port, require_binary, start_influxd
 
@@ -295,3 +305,62 @@ def test_credentials_in_the_base_url_stay_out_of_messages() -> None:
             store.count()
     assert "hunter2" not in str(caught.value)
     assert "influx.test:8086" in str(caught.value)
+
+
+# -- the decoder's fields: one batch formatted at once ----------------------------------------
+
+EXTREMES: list[dict[str, Any]] = [
+    {"lat": -89.9999999, "lon": 1e-7, "alt_m": -2.5e-7, "power_kw": 99999.99999, "sats": 128,
+     "gnss_fix": 0, "ignition": False, "tamper": True},
+    {"lat": 0, "lon": -180, "power_kw": -1e-5, "engine_rpm": 12345.678901234567, "sats": 0,
+     "gnss_fix": 3, "temp_c": -80.0, "fuel_pct": 100},
+    {"power_kw": 1e-300, "hdop": 5e-324, "vibration_mm_s": 1234.5},
+    {},
+]
+
+
+def decoded_points(readings: list[dict[str, Any]]) -> list[Point]:
+    """Points as ingest makes them: fields straight from the wire decoder."""
+    items = [{"seq": i + 1, "ts_ms": T0 + i, **r} for i, r in enumerate(readings)]
+    payload = orjson.dumps({"v": 1, "device_id": "d1", "readings": items})
+    decoded = decode_fields("telemetry/d1", payload, now_ms=T0 + 10**9)
+    assert not decoded.rejections
+    return [Point("a1", "d1", ts, seq, fields) for seq, ts, fields, _ in decoded.readings]
+
+
+def _pairs(line: str) -> dict[str, str]:
+    head, fields, ts = line.split(" ")
+    return {"head": head, "ts": ts, **dict(f.split("=") for f in fields.split(","))}
+
+
+def test_decoded_fields_make_the_lines_format_line_makes_up_to_float_spelling() -> None:
+    points = decoded_points(EXTREMES)
+    fast = _decoded_lines(points)
+    assert fast is not None
+    for point_, line in zip(points, fast, strict=True):
+        mine, reference = _pairs(line), _pairs(format_line(point_))
+        assert mine.keys() == reference.keys()
+        for name, text in reference.items():
+            if FIELD_TYPES.get(name) is float:
+                assert float(mine[name]) == float(text)
+                assert "." in mine[name] or "e" in mine[name]  # a float, never an int
+            else:
+                assert mine[name] == text, name
+
+
+def test_fields_not_from_the_decoder_take_format_lines_checks() -> None:
+    points = decoded_points(EXTREMES[:1]) + [point(T0, temp_c=float("nan"))]
+    assert _decoded_lines(points) is None
+    with pytest.raises(StoreError):
+        InfluxStore("http://127.0.0.1:9", "x").write(points)
+
+
+@pytest.mark.integration
+def test_decoded_extremes_read_back_exactly(influx_store: InfluxStore) -> None:
+    influx_store.write(decoded_points(EXTREMES))
+    rows = influx_store.query("a1", T0, T0 + 10)
+    assert len(rows) == len(EXTREMES)
+    for row, sent in zip(rows, EXTREMES, strict=True):
+        got = {k: v for k, v in row.values.items() if v is not None and k != "seq"}
+        assert got == sent
+        assert all(type(got[k]) is FIELD_TYPES[k] for k in got if FIELD_TYPES[k] is not float)
