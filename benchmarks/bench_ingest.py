@@ -15,6 +15,7 @@ InfluxDB until all are there (one fresh database per drain). Configurations:
 - ``ingest x2 (MQTT 5)``: two processes in one shared subscription, MQTT 5 sessions
 - ``ingest x2 (3.1.1)``: the same over MQTT 3.1.1 (``$share`` is a broker extension there)
 - ``ingest x1, 50/msg``: the same readings packed 50 to a message
+- ``ingest x2, 50/msg``: those with two workers in one shared subscription (3.1.1)
 
 Baselines (issue 4), each drained the same way in the same run:
 
@@ -81,7 +82,7 @@ class Config:
 
 CONFIGS = [Config("naive", 0, kind="naive"), Config("ingest x1", 1),
            Config("ingest x2 (MQTT 5)", 2, 1, 5), Config("ingest x2 (3.1.1)", 2),
-           Config("ingest x1, 50/msg", 1, 50),
+           Config("ingest x1, 50/msg", 1, 50), Config("ingest x2, 50/msg", 2, 50),
            Config("node-red", 0, kind="nodered"),
            Config("mosquitto_sub -q 1", 0, kind="mosquitto_sub"),
            Config("influxdb alone, 1 writer", 1, kind="influx"),

@@ -128,7 +128,9 @@ class BulkClient(mqtt.Client):
         n, pos = len(buf), 0
         while n - pos >= 2:
             command, length, start = buf[pos], buf[pos + 1], pos + 2
-            if length & 0x80:
+            if length & 0x80 and n - pos > 2 and not buf[pos + 2] & 0x80:  # 128 B-16 KiB
+                length, start = (length & 0x7F) | (buf[pos + 2] << 7), pos + 3
+            elif length & 0x80:
                 length, start = _remaining_length(buf, pos + 1)
                 if start < 0:
                     if start == -2:

@@ -131,6 +131,7 @@ class IngestService:
         self._inbox: queue.SimpleQueue[tuple[int, list[Received]]] = queue.SimpleQueue()
         self._queued = 0  # messages in the inbox
         self._queued_lock = threading.Lock()
+        self._room = threading.Event()  # set when the inbox has room again
         self._stop = threading.Event()
         self._devices: dict[str, str] = {}
         self._devices_loaded_at = 0.0
@@ -166,7 +167,9 @@ class IngestService:
         socket and TCP pushes back on the broker (Mosquitto before 2.0.17 does not apply
         max_inflight_messages, so it would otherwise send the whole backlog at once)."""
         while self._queued >= self.config.inflight and not self._stop.is_set():
-            time.sleep(0.002)
+            self._room.clear()
+            if self._queued >= self.config.inflight:
+                self._room.wait(0.05)  # bounded: a take may slip between check and clear
         with self._queued_lock:
             self._queued += len(messages)
         self._inbox.put((generation, messages))
@@ -175,6 +178,8 @@ class IngestService:
         item = self._inbox.get(timeout=timeout)
         with self._queued_lock:
             self._queued -= len(item[1])
+        if self._queued < self.config.inflight:
+            self._room.set()
         return item
 
     # -- writer thread -------------------------------------------------
