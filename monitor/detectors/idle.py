@@ -99,6 +99,8 @@ class IdleDetector(ReadingsOnly[IdleState]):
             return state, (Finding(pledge.asset_id, self.kind, False, ts, why),)
         if state.idle_since_ms is None:
             state.idle_since_ms = ts
+        if not state.alarm and ts - state.idle_since_ms < pledge.idle_after_s * 1000.0:
+            return state, NO_FINDINGS  # _judge_idle's first answer, without its call
         return state, self._judge_idle(state, ts, pledge)
 
     def _judge_decline(self, state: IdleState, ts: int, active: bool, planned: bool,
