@@ -109,7 +109,8 @@ def replay(pledges: Mapping[str, Pledge], readings: Iterable[tuple[str, Reading]
            engine: DetectionEngine | None = None) -> ReplayResult:
     """Run ``readings`` (asset id, reading) through detectors and lifecycle in device-time order."""
     policy = policy or AlertPolicy()
-    engine = engine or DetectionEngine(default_detectors())
+    # Not `engine or ...`: an engine's len() counts its assets, so a fresh one is falsy.
+    engine = DetectionEngine(default_detectors()) if engine is None else engine
     result = ReplayResult()
     ordered = sorted((r for r in readings), key=lambda pair: pair[1].ts_ms)
     book = _AlertBook(pledges, policy, result)
