@@ -19,7 +19,7 @@ from __future__ import annotations
 import heapq
 import logging
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,7 @@ class _Device:
     held: list[dict[str, Any]] = field(default_factory=list)  # store-and-forward buffer
     field_tracker: FieldTracker | None = None
     last_sent: bytes | None = None
+    truth: list[tuple[int, float, float]] | None = None  # (device time, true lat, lon)
 
     def schedule_next(self) -> bool:
         """Draw the next reading's slot; False once the device has gone dark."""
@@ -76,7 +77,7 @@ class _Device:
 
 class Simulator:
     def __init__(self, fleet: dict[str, Any], seed: int, start_ms: int,
-                 realism: str = "clean") -> None:
+                 realism: str = "clean", truth_of: Collection[str] = ()) -> None:
         validate_fleet(fleet)
         if realism not in REALISM:
             raise ValueError(f"realism must be one of {', '.join(REALISM)}, not {realism!r}")
@@ -89,6 +90,9 @@ class Simulator:
             by_device.setdefault(incident.device_id, []).append(incident)
         self._devices = [self._device(device_id, asset, by_device.get(device_id, []))
                          for device_id, asset in fleet_devices(fleet)]
+        for device in self._devices:
+            if device.device_id in truth_of:
+                device.truth = []
         self._devices += [self._clone(device, incident) for device in list(self._devices)
                           for incident, _ in device.overlay.clones]
         self._queue: list[tuple[int, int]] = []
@@ -122,6 +126,14 @@ class Simulator:
         """(device time it goes quiet, device id) for every tracker that goes dark."""
         return sorted((d.overlay.silent_from_ms, d.device_id) for d in self._devices
                       if d.overlay.silent_from_ms is not None)
+
+    def truth(self, device_id: str) -> list[tuple[int, float, float]]:
+        """(device time, lat, lon) of every reading so far, before GNSS noise, for a device
+        named in ``truth_of``: where the asset really was (scoring times exits by it)."""
+        for device in self._devices:
+            if device.device_id == device_id and device.truth is not None:
+                return list(device.truth)
+        return []
 
     def labels(self, end_ms: int | None = None) -> list[Label]:
         """Ground truth of every scenario played by ``end_ms`` (default: device time reached)."""
@@ -165,6 +177,8 @@ class Simulator:
         if overlay is not None:
             activity = overlay.activity(t_ms, activity)
         fields = device.tracker.fields(t_ms, activity, draws)
+        if device.truth is not None:
+            device.truth.append((t_ms, *device.tracker.true_position(activity)))
         field_tracker = device.field_tracker
         no_coverage = field_tracker is not None and field_tracker.apply(t_ms, activity, fields)
         if overlay is not None:

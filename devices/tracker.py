@@ -33,6 +33,10 @@ class Tracker:
         self._alt_m = float(rng.uniform(15, 30) if kind == "ship" else rng.uniform(5, 45))
         self._warm_c = float(rng.uniform(1, 4))  # the enclosure runs warmer than the air
 
+    def true_position(self, act: Activity) -> tuple[float, float]:
+        """Where the asset really is (lat, lon), before GNSS noise: the ground truth."""
+        return to_latlon(self._lat0, self._lon0, act.x_m, act.y_m)
+
     def fields(self, t_ms: int, act: Activity, draws: Draws) -> dict[str, Any]:
         """The reading's fields (without ``seq``/``ts_ms``), in wire order."""
         hdop = _clamp(self._hdop + draws.normal(0.2), 0.8, 2.5)

@@ -277,3 +277,18 @@ def test_devices_listed_apart_from_assets_are_simulated() -> None:
     sim = Simulator(fleet, 1, MONDAY_MS)
     seen = {json.loads(p)["device_id"] for _, p in sim.advance(MONDAY_MS + HOUR_MS)}
     assert seen == {d["id"] for d in fleet["devices"]} == set(sim.device_ids)
+
+
+def test_truth_is_the_position_before_gnss_noise_and_changes_nothing_sent() -> None:
+    fleet = generate_fleet(6, seed=SEED)
+    device = fleet["assets"][0]["device_id"]
+    plain = Simulator(fleet, SEED, MONDAY_MS).advance(MONDAY_MS + 6 * HOUR_MS)
+    watched = Simulator(fleet, SEED, MONDAY_MS, truth_of={device})
+    assert watched.advance(MONDAY_MS + 6 * HOUR_MS) == plain  # same seed, same messages
+    truth = watched.truth(device)
+    sent = [r for r in _by_device(plain)[device] if "lat" in r]
+    assert [t for t, _, _ in truth] == [r["ts_ms"] for r in sent]
+    misses = [haversine_m(lat, lon, r["lat"], r["lon"])
+              for (_, lat, lon), r in zip(truth, sent, strict=True)]
+    assert 0.5 < statistics.median(misses) < 40  # GNSS noise of metres, never zero
+    assert watched.truth("nobody") == []
