@@ -39,6 +39,10 @@ class Fence(Protocol):
         """INSIDE within the fence, OUTSIDE beyond it by more than ``margin_m``, else BAND."""
         ...
 
+    def excess_m(self, lat: float, lon: float, floor_m: float) -> float:
+        """Metres beyond the fence (negative inside), but never below ``-floor_m``."""
+        ...
+
 
 class CircleFence:
     __slots__ = ("_lat", "_lon", "_radius_m", "_cos_lat", "_a_in")
@@ -57,6 +61,13 @@ class CircleFence:
             return INSIDE
         excess = 2.0 * EARTH_RADIUS_M * asin(sqrt(min(a, 1.0))) - self._radius_m
         return OUTSIDE if excess > margin_m else BAND
+
+    def excess_m(self, lat: float, lon: float, floor_m: float) -> float:
+        s1 = sin((lat - self._lat) * _DEG * 0.5)
+        s2 = sin((lon - self._lon) * _DEG * 0.5)
+        a = s1 * s1 + self._cos_lat * cos(lat * _DEG) * s2 * s2
+        excess = 2.0 * EARTH_RADIUS_M * asin(sqrt(min(a, 1.0))) - self._radius_m
+        return excess if excess > -floor_m else -floor_m
 
 
 class PolygonFence:
@@ -91,6 +102,17 @@ class PolygonFence:
             return INSIDE
         excess = float(shapely.distance(self._shape, shapely.Point(x, y)))
         return OUTSIDE if excess > margin_m else BAND
+
+    def excess_m(self, lat: float, lon: float, floor_m: float) -> float:
+        x = (lon - self._lon0) * self._kx
+        y = (lat - self._lat0) * self._ky
+        d = sqrt(x * x + y * y)
+        if d * d < self._r_in2 and sqrt(self._r_in2) - d >= floor_m:
+            return -floor_m  # deep inside the inner disc: no shapely call
+        point = shapely.Point(x, y)
+        if shapely.contains_xy(self._shape, x, y):
+            return max(-float(shapely.distance(self._shape.boundary, point)), -floor_m)
+        return float(shapely.distance(self._shape, point))
 
 
 def build_fence(site: Site, default_radius_m: float) -> Fence:

@@ -1,14 +1,23 @@
 """Geofence exit: the asset left its pledged site and stayed out.
 
-A fix counts as outside only when it is beyond the fence by more than a
-margin (``margin_m``, or the fix's own accuracy ``hdop * hdop_accuracy_m``
-if larger); it counts as back inside only when it is within the fence
-itself. Fixes between the two (on the boundary, give or take GPS noise)
-break either run, so boundary jitter cannot flap. The alarm needs
-``min_fixes`` outside fixes spanning ``pledge.geofence_dwell_s``; it clears
-after ``min_fixes`` inside fixes spanning ``clear_ratio`` of the dwell.
-Fixes inside one of the pledge's approved moves (a maintenance trip, a
-scheduled port call) never start an exit.
+Two ways out, either raises the alarm:
+
+- every fix clear: ``min_fixes`` fixes in a row beyond the fence by more
+  than a margin (``margin_m``, or the fix's own accuracy ``hdop *
+  hdop_accuracy_m`` if larger), spanning ``pledge.geofence_dwell_s``;
+- the evidence of the fixes together: a slow drift's fixes straddle that
+  margin for an hour or more. Each fix's excess beyond the fence, less
+  ``evidence_margin_m``, in units of the fixes' noise (the larger of the
+  claimed accuracy and the scatter learnt from fix-to-fix steps), is summed
+  with a slack (a CUSUM); the alarm needs a sum of ``evidence_alarm`` from
+  ``min_fixes`` fixes spanning the dwell. Fixes vaguer than the margin never
+  weigh in (their error is a bias that averaging does not remove), and nor
+  does anything before ``learn_steps`` steps have shown the scatter.
+
+A fix counts as back inside only when it is within the fence itself; the
+alarm clears after ``min_fixes`` inside fixes spanning ``clear_ratio`` of
+the dwell. Fixes inside one of the pledge's approved moves (a maintenance
+trip, a scheduled port call) never start an exit.
 
 >>> det = GeofenceExitDetector()
 >>> pledge = Pledge("a1", "l1", "b1", "truck", Site(48.0, 11.0, radius_m=200))
@@ -42,6 +51,15 @@ class GeofenceState(StateRecord):
     inside_fixes: int = 0
     alarm: bool = False
     reported_m: float = 0.0  # distance in the last active finding
+    # Evidence over the dwell (a CUSUM of the fixes' excess beyond the fence in units of
+    # their scatter), so a slow drift whose fixes straddle the margin is judged as a whole.
+    evidence: float = 0.0
+    evidence_since_ms: int | None = None
+    evidence_fixes: int = 0
+    scatter_m: float | None = None  # the fixes' own noise, learnt from fix-to-fix steps
+    scatter_steps: int = 0
+    prev_lat: float | None = None
+    prev_lon: float | None = None
 
 
 class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
@@ -50,11 +68,17 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
 
     def __init__(self, *, min_fix: int = 2, max_hdop: float = 5.0, margin_m: float = 50.0,
                  hdop_accuracy_m: float = 10.0, min_fixes: int = 2, clear_ratio: float = 0.5,
-                 update_distance_m: float = 250.0, default_radius_m: float = 500.0) -> None:
+                 update_distance_m: float = 250.0, default_radius_m: float = 500.0,
+                 evidence_slack: float = 0.5, evidence_alarm: float = 2.0,
+                 evidence_clip: float = 3.0, learn_steps: int = 12,
+                 evidence_margin_m: float = 20.0) -> None:
         self.min_fix, self.max_hdop, self.margin_m = min_fix, max_hdop, margin_m
         self.hdop_accuracy_m, self.min_fixes = hdop_accuracy_m, min_fixes
         self.clear_ratio = clear_ratio
         self.update_distance_m, self.default_radius_m = update_distance_m, default_radius_m
+        self.evidence_slack, self.evidence_alarm = evidence_slack, evidence_alarm
+        self.evidence_clip, self.learn_steps = evidence_clip, learn_steps
+        self.evidence_margin_m = evidence_margin_m
         # Built once per asset's site; a reloaded but equal Site keeps its fence.
         self._fences: dict[str, tuple[Site, Fence]] = {}
 
@@ -82,7 +106,42 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         where = fence.classify(lat, lon, margin)
         if state.alarm:
             return state, self._watch_return(state, where, reading, pledge, site)
+        sigma = self._scatter(state, lat, lon, hdop)
+        if state.scatter_steps >= self.learn_steps and margin == self.margin_m and (
+                where != INSIDE or state.evidence > 0.0):
+            # Only fixes sharper than the margin weigh in: a vague fix's error is a bias, and
+            # averaging biased fixes does not shrink it.
+            bias = self.evidence_margin_m
+            excess = fence.excess_m(lat, lon, bias + self.evidence_clip * sigma) - bias
+            self._weigh(state, excess / sigma, ts)
         return state, self._watch_exit(state, where, reading, pledge, site)
+
+    def _scatter(self, state: GeofenceState, lat: float, lon: float, hdop: float | None) -> float:
+        """The fixes' noise (m): the larger of the claimed accuracy and the scatter seen."""
+        claimed = (hdop if hdop is not None else 1.0) * self.hdop_accuracy_m
+        seen = state.scatter_m
+        plat, plon = state.prev_lat, state.prev_lon
+        state.prev_lat, state.prev_lon = lat, lon
+        if plat is not None and plon is not None:
+            # E|step| of two fixes of a still asset is sqrt(pi) sigma; a move counts 4 sigma.
+            step = haversine_m(plat, plon, lat, lon) / 1.7725
+            cap = 4.0 * (seen if seen is not None and seen > claimed else claimed)
+            step = step if step < cap else cap
+            n = state.scatter_steps = state.scatter_steps + 1
+            seen = step if seen is None else seen + (step - seen) / (n if n < 20 else 20)
+            state.scatter_m = seen
+        return seen if seen is not None and seen > claimed else claimed
+
+    def _weigh(self, state: GeofenceState, z: float, ts: int) -> None:
+        clip = self.evidence_clip
+        z = clip if z > clip else (-clip if z < -clip else z)
+        total = state.evidence + z - self.evidence_slack
+        if total <= 0.0:
+            state.evidence, state.evidence_since_ms, state.evidence_fixes = 0.0, None, 0
+            return
+        if state.evidence_since_ms is None:
+            state.evidence_since_ms = ts
+        state.evidence, state.evidence_fixes = total, state.evidence_fixes + 1
 
 
     def _fence(self, asset_id: str, site: Site) -> Fence:
@@ -98,16 +157,28 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
     def _watch_exit(self, state: GeofenceState, where: int, reading: Reading, pledge: Pledge,
                     site: Site) -> Sequence[Finding]:
         ts = reading.ts_ms
-        if where != OUTSIDE or in_windows(pledge.approved_moves, ts):
-            state.outside_since_ms, state.outside_fixes = None, 0  # home, or an approved move
+        if in_windows(pledge.approved_moves, ts):
+            state.outside_since_ms, state.outside_fixes = None, 0  # an approved move
+            state.evidence, state.evidence_since_ms, state.evidence_fixes = 0.0, None, 0
             return NO_FINDINGS
-        if state.outside_since_ms is None:
-            state.outside_since_ms = ts
-        state.outside_fixes += 1
+        if where != OUTSIDE:
+            state.outside_since_ms, state.outside_fixes = None, 0  # home, or in the band
+        else:
+            if state.outside_since_ms is None:
+                state.outside_since_ms = ts
+            state.outside_fixes += 1
         dwell_ms = pledge.geofence_dwell_s * 1000.0
-        if state.outside_fixes < self.min_fixes or ts - state.outside_since_ms < dwell_ms:
+        clear = state.outside_since_ms is not None and state.outside_fixes >= self.min_fixes and (
+            ts - state.outside_since_ms >= dwell_ms)
+        since = state.evidence_since_ms
+        weighed = since is not None and state.evidence >= self.evidence_alarm and (
+            state.evidence_fixes >= self.min_fixes and ts - since >= dwell_ms)
+        if not (clear or weighed):
             return NO_FINDINGS
+        if not clear:
+            state.outside_since_ms = since
         state.alarm, state.inside_since_ms, state.inside_fixes = True, None, 0
+        state.evidence, state.evidence_since_ms, state.evidence_fixes = 0.0, None, 0
         return (self._active(state, reading, pledge, site),)
 
     def _watch_return(self, state: GeofenceState, where: int, reading: Reading, pledge: Pledge,
