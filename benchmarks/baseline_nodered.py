@@ -7,7 +7,8 @@ bench_ingest.py as one more consumer process. The flow:
   (clean session off, the benchmark's fixed client id), payload parsed as JSON.
   It acknowledges on receipt: mqtt.js (under Node-RED's MQTT nodes) sends the
   PUBACK as soon as it has emitted the message, before the flow has run, so
-  a crash loses whatever was received but not yet written.
+  a crash loses whatever was received but not yet written (checked: with
+  InfluxDB unreachable it emptied a 2,000-message session and stored nothing).
 - ``function``: one point per reading, in node-red-contrib-influxdb's batch
   format (``{measurement, tags, fields, timestamp}``), the device id as tag.
 - ``join``: 5,000 points to an array, or what arrived within 1 s, because the

@@ -370,9 +370,10 @@ def print_table(configs: list[Config], results: dict[str, list[dict[str, float]]
             pairs = [r / b["rate"] for r, b in zip(rates, ref[base], strict=False) if b["rate"]]
             ratios.append(f"{statistics.median(pairs):.2f}" if pairs else "-")
         loads = [r["load"] for r in rows]
+        cpu = statistics.median(r["cpu_ms_per_1k"] for r in rows)
         print(f"| {config.name} | {ACKS[config.kind]} | {statistics.median(rates):,.0f} | "
               f"{', '.join(f'{x:,.0f}' for x in rates)} | {ratios[0]} | {ratios[1]} | "
-              f"{statistics.median(r['cpu_ms_per_1k'] for r in rows):.0f} | "
+              f"{cpu:.{0 if cpu >= 10 else 1}f} | "
               f"{min(loads):.1f}-{max(loads):.1f} |")
 
 
