@@ -8,7 +8,8 @@ Two ways out, either raises the alarm:
 - the evidence of the fixes together: a slow drift's fixes straddle that
   margin for an hour or more. Each fix's excess beyond the fence, less
   ``evidence_margin_m``, in units of the fixes' noise (the larger of the
-  claimed accuracy and the scatter learnt from fix-to-fix steps), is summed
+  claimed accuracy and the scatter learnt from the first ``keep_steps``
+  fix-to-fix steps, then kept: most fixes then cost nothing extra), is summed
   with a slack (a CUSUM); the alarm needs a sum of ``evidence_alarm`` from
   ``min_fixes`` fixes spanning the dwell. Fixes vaguer than the margin never
   weigh in (their error is a bias that averaging does not remove), and nor
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import cos, pi, radians, sqrt
 
 from ingest.wire import Reading
 from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
@@ -40,6 +42,9 @@ from monitor.detectors.fences import INSIDE, OUTSIDE, Fence, build_fence, havers
 from monitor.model import AlertKind, Finding, Pledge, Site, in_windows
 
 __all__ = ["GeofenceExitDetector", "GeofenceState"]
+
+_RAD = radians(1.0)
+_STEP_M_PER_DEG = 111_195.0 / sqrt(pi)  # a degree of latitude, over E|step| / sigma
 
 
 @dataclass(slots=True)
@@ -57,7 +62,7 @@ class GeofenceState(StateRecord):
     evidence_since_ms: int | None = None
     evidence_fixes: int = 0
     scatter_m: float | None = None  # the fixes' own noise, learnt from fix-to-fix steps
-    scatter_steps: int = 0
+    scatter_steps: int = 0  # learnt from the first keep_steps steps, then kept
     prev_lat: float | None = None
     prev_lon: float | None = None
 
@@ -69,16 +74,16 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
     def __init__(self, *, min_fix: int = 2, max_hdop: float = 5.0, margin_m: float = 50.0,
                  hdop_accuracy_m: float = 10.0, min_fixes: int = 2, clear_ratio: float = 0.5,
                  update_distance_m: float = 250.0, default_radius_m: float = 500.0,
-                 evidence_slack: float = 0.5, evidence_alarm: float = 2.0,
+                 evidence_slack: float = 0.75, evidence_alarm: float = 2.0,
                  evidence_clip: float = 3.0, learn_steps: int = 12,
-                 evidence_margin_m: float = 20.0) -> None:
+                 evidence_margin_m: float = 20.0, keep_steps: int = 96) -> None:
         self.min_fix, self.max_hdop, self.margin_m = min_fix, max_hdop, margin_m
         self.hdop_accuracy_m, self.min_fixes = hdop_accuracy_m, min_fixes
         self.clear_ratio = clear_ratio
         self.update_distance_m, self.default_radius_m = update_distance_m, default_radius_m
         self.evidence_slack, self.evidence_alarm = evidence_slack, evidence_alarm
         self.evidence_clip, self.learn_steps = evidence_clip, learn_steps
-        self.evidence_margin_m = evidence_margin_m
+        self.evidence_margin_m, self.keep_steps = evidence_margin_m, keep_steps
         # Built once per asset's site; a reloaded but equal Site keeps its fence.
         self._fences: dict[str, tuple[Site, Fence]] = {}
 
@@ -106,7 +111,28 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         where = fence.classify(lat, lon, margin)
         if state.alarm:
             return state, self._watch_return(state, where, reading, pledge, site)
-        sigma = self._scatter(state, lat, lon, hdop)
+        if where == INSIDE and state.evidence == 0.0 and state.outside_since_ms is None and (
+                state.scatter_steps >= self.keep_steps):
+            return state, NO_FINDINGS  # home, nothing building up, scatter learnt: most fixes
+        # The fixes' noise (m): the larger of the claimed accuracy and the scatter learnt from
+        # the first ``keep_steps`` fix-to-fix steps (E|step| of a still asset's fixes is
+        # sqrt(pi) sigma; a move counts 4 sigma), flat-earth. Learning only from fixes near
+        # the fence later would bias it low: two fixes on the same side are closer.
+        sigma = self.hdop_accuracy_m if hdop is None else hdop * self.hdop_accuracy_m
+        seen = state.scatter_m
+        if state.scatter_steps < self.keep_steps:
+            plat, plon = state.prev_lat, state.prev_lon
+            state.prev_lat, state.prev_lon = lat, lon
+            if plat is not None and plon is not None:
+                dx = (lon - plon) * cos(lat * _RAD)
+                step = sqrt(dx * dx + (lat - plat) ** 2) * _STEP_M_PER_DEG
+                cap = 4.0 * (seen if seen is not None and seen > sigma else sigma)
+                step = step if step < cap else cap
+                n = state.scatter_steps = state.scatter_steps + 1
+                seen = step if seen is None else seen + (step - seen) / n
+                state.scatter_m = seen
+        if seen is not None and seen > sigma:
+            sigma = seen
         if state.scatter_steps >= self.learn_steps and margin == self.margin_m and (
                 where != INSIDE or state.evidence > 0.0):
             # Only fixes sharper than the margin weigh in: a vague fix's error is a bias, and
@@ -115,22 +141,6 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
             excess = fence.excess_m(lat, lon, bias + self.evidence_clip * sigma) - bias
             self._weigh(state, excess / sigma, ts)
         return state, self._watch_exit(state, where, reading, pledge, site)
-
-    def _scatter(self, state: GeofenceState, lat: float, lon: float, hdop: float | None) -> float:
-        """The fixes' noise (m): the larger of the claimed accuracy and the scatter seen."""
-        claimed = (hdop if hdop is not None else 1.0) * self.hdop_accuracy_m
-        seen = state.scatter_m
-        plat, plon = state.prev_lat, state.prev_lon
-        state.prev_lat, state.prev_lon = lat, lon
-        if plat is not None and plon is not None:
-            # E|step| of two fixes of a still asset is sqrt(pi) sigma; a move counts 4 sigma.
-            step = haversine_m(plat, plon, lat, lon) / 1.7725
-            cap = 4.0 * (seen if seen is not None and seen > claimed else claimed)
-            step = step if step < cap else cap
-            n = state.scatter_steps = state.scatter_steps + 1
-            seen = step if seen is None else seen + (step - seen) / (n if n < 20 else 20)
-            state.scatter_m = seen
-        return seen if seen is not None and seen > claimed else claimed
 
     def _weigh(self, state: GeofenceState, z: float, ts: int) -> None:
         clip = self.evidence_clip

@@ -14,6 +14,12 @@ Three causes, one alert (the details name which):
   used, continuing an old sequence (``confirm_fixes`` in a row). A sequence
   restarting near zero is a reboot, not a replay. Cleared when new
   sequence numbers resume.
+- ``ghost``: a vehicle that drives itself (``DRIVES_ITSELF``: a truck; machines
+  are carried, ships drift with the current) whose fixes move at road speed
+  (``ghost_kmh``) while its own engine is off, ``ghost_readings`` in a row: a
+  replayed or simulated GNSS track (a recording of yesterday's drive played
+  to a parked truck starts where it stands, so it makes no jump). Not during
+  approved moves. Cleared after ``clear_readings`` readings that agree.
 
 This detector sees readings before the noise filters (they would drop the
 very fixes it judges); exact redeliveries (not newer than the newest
@@ -40,12 +46,15 @@ from monitor.detectors.fences import haversine_m
 from monitor.detectors.motion import NEAR_DEG, impossible_jump, max_speed_for
 from monitor.model import AlertKind, Finding, Pledge, in_windows
 
-__all__ = ["SpoofingDetector", "SpoofingState"]
+__all__ = ["SpoofingDetector", "SpoofingState", "DRIVES_ITSELF"]
 
-_CAUSES = ("teleport", "frozen", "replay")
+#: Asset kinds that move only under their own power, so never at road speed with the engine off.
+DRIVES_ITSELF = frozenset({"truck"})
+_CAUSES = ("teleport", "frozen", "replay", "ghost")
 _REASONS = {"teleport": "position jumped impossibly far and stayed",
             "frozen": "position frozen while the machine works",
-            "replay": "old sequence numbers replayed with fresh time"}
+            "replay": "old sequence numbers replayed with fresh time",
+            "ghost": "position moves at road speed while the engine is off"}
 
 
 @dataclass(slots=True)
@@ -69,6 +78,8 @@ class SpoofingState(StateRecord):
     frozen: bool = False
     replay: bool = False
     back_fixes: int = 0
+    ghost: bool = False
+    ghost_run: int = 0  # readings in a row moving fast with the engine off (or agreeing, if ghost)
 
 
 class SpoofingDetector(ReadingsOnly[SpoofingState]):
@@ -78,10 +89,11 @@ class SpoofingDetector(ReadingsOnly[SpoofingState]):
 
     def __init__(self, *, confirm_fixes: int = 2, frozen_readings: int = 6,
                  frozen_m: float = 1.0, clear_readings: int = 3,
-                 reboot_seq: int = 5) -> None:
+                 reboot_seq: int = 5, ghost_kmh: float = 20.0, ghost_readings: int = 3) -> None:
         self.confirm_fixes, self.frozen_readings, self.frozen_m = (confirm_fixes,
                                                                    frozen_readings, frozen_m)
         self.clear_readings, self.reboot_seq = clear_readings, reboot_seq
+        self.ghost_kmh, self.ghost_readings = ghost_kmh, ghost_readings
 
     def on_reading(
         self, state: SpoofingState, reading: Reading, pledge: Pledge
@@ -90,15 +102,15 @@ class SpoofingDetector(ReadingsOnly[SpoofingState]):
         if state.max_ts_ms is not None and ts <= state.max_ts_ms:
             return state, NO_FINDINGS
         state.max_ts_ms = ts
-        was = state.teleport + 2 * state.frozen + 4 * state.replay
+        was = state.teleport + 2 * state.frozen + 4 * state.replay + 8 * state.ghost
         self._sequence(state, reading.seq)
         lat, fix, hdop = reading.lat, reading.gnss_fix, reading.hdop
         if (lat is not None and (fix is None or fix >= 2) and (hdop is None or hdop <= 5.0)
                 and not state.replay):
             self._position(state, reading, pledge)
-        if state.teleport + 2 * state.frozen + 4 * state.replay == was:
+        if state.teleport + 2 * state.frozen + 4 * state.replay + 8 * state.ghost == was:
             return state, NO_FINDINGS
-        now = (state.teleport, state.frozen, state.replay)
+        now = (state.teleport, state.frozen, state.replay, state.ghost)
         if any(n and not (was >> i) & 1 for i, n in enumerate(now)):
             causes = [c for c, on in zip(_CAUSES, now, strict=True) if on]
             details = {"cause": "+".join(causes), "lat": reading.lat, "lon": reading.lon,
@@ -132,6 +144,8 @@ class SpoofingDetector(ReadingsOnly[SpoofingState]):
         if state.fix_lat is None or state.fix_lon is None or state.fix_ts_ms is None:
             state.fix_lat, state.fix_lon, state.fix_ts_ms = lat, lon, r.ts_ms
             return
+        if pledge.asset_kind in DRIVES_ITSELF:
+            self._ghost(state, r, pledge, state.fix_lat, state.fix_lon, state.fix_ts_ms)
         speed = max_speed_for(pledge.asset_kind)
         from_trusted = abs(lat - state.fix_lat) + abs(lon - state.fix_lon) >= NEAR_DEG and (
             impossible_jump(state.fix_lat, state.fix_lon, state.fix_ts_ms, lat, lon,
@@ -178,3 +192,25 @@ class SpoofingDetector(ReadingsOnly[SpoofingState]):
             state.frozen_count += 1
             if state.frozen_count >= self.frozen_readings:
                 state.frozen = True
+
+    def _ghost(self, state: SpoofingState, r: Reading, pledge: Pledge, lat0: float, lon0: float,
+               ts0: int) -> None:
+        lat, lon = r.lat, r.lon
+        assert lat is not None and lon is not None
+        engine_off = r.ignition is False and not (r.engine_rpm is not None and r.engine_rpm > 0.0)
+        moving = False
+        if engine_off and r.ts_ms > ts0:
+            # Road speed, but possible: an impossible jump is the teleport's (or a clone's).
+            kmh = haversine_m(lat0, lon0, lat, lon) * 3600.0 / (r.ts_ms - ts0)
+            moving = self.ghost_kmh < kmh <= max_speed_for(pledge.asset_kind)
+        if moving and pledge.approved_moves and in_windows(pledge.approved_moves, r.ts_ms):
+            moving = False  # carried to the workshop, say: approved
+        if state.ghost:
+            # Cleared by readings that agree: still, or driven with the engine on.
+            state.ghost_run = 0 if moving else state.ghost_run + 1
+            if state.ghost_run >= self.clear_readings:
+                state.ghost, state.ghost_run = False, 0
+            return
+        state.ghost_run = state.ghost_run + 1 if moving else 0
+        if state.ghost_run >= self.ghost_readings:
+            state.ghost, state.ghost_run = True, 0
