@@ -15,7 +15,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from ingest.receive import BatchHandler, BulkClient
+from ingest.receive import BatchHandler, BulkClient, Received
 
 __all__ = ["MqttEndpoint", "MessageHandler", "connect_consumer", "connect_bulk_consumer",
            "connect_publisher", "stop_worker"]
@@ -80,7 +80,14 @@ def connect_bulk_consumer(
 ) -> BulkClient:
     """As ``connect_consumer``, but messages arrive in lists (``ingest.receive``) and
     are acknowledged with ``BulkClient.ack_many``."""
-    client = BulkClient(CallbackAPIVersion.VERSION2, client_id=client_id, on_batch=on_batch,
+    def guarded(generation: int, messages: list[Received]) -> None:
+        try:
+            on_batch(generation, messages)
+        except Exception:  # logged; paho's thread goes on, and the broker redelivers them
+            log.exception("mqtt %s: batch handler failed on %d messages; they stay "
+                          "unacknowledged", client_id, len(messages))
+
+    client = BulkClient(CallbackAPIVersion.VERSION2, client_id=client_id, on_batch=guarded,
                         **_session_kwargs(endpoint))
     _start(client, endpoint, client_id, subscriptions, max_inflight)
     return client

@@ -205,3 +205,27 @@ def test_unacked_messages_come_back_with_dup_and_acked_ones_do_not(
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+@pytest.mark.integration
+def test_a_failing_handler_is_logged_and_reading_goes_on(
+        mosquitto: Any, caplog: pytest.LogCaptureFixture) -> None:
+    topic = f"telemetry/f{uuid.uuid4().hex[:6]}"
+    got = Collector()
+    calls = 0
+
+    def handler(generation: int, messages: list[Received]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("boom")
+        got(generation, messages)
+
+    client = connect_bulk_consumer(MqttEndpoint(mosquitto.host, mosquitto.port),
+                                   f"bulk-{uuid.uuid4().hex[:6]}", [topic], handler)
+    try:
+        wait_for(lambda: publish_all(mosquitto, topic, 1) or bool(got.items))
+        assert calls >= 2 and "batch handler failed" in caplog.text
+    finally:
+        client.disconnect()
+        client.loop_stop()
