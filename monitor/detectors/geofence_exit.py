@@ -111,26 +111,12 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         where = fence.classify(lat, lon, margin)
         if state.alarm:
             return state, self._watch_return(state, where, reading, pledge, site)
-        if where == INSIDE and state.evidence == 0.0 and state.outside_since_ms is None and (
-                state.scatter_steps >= self.keep_steps):
-            return state, NO_FINDINGS  # home, nothing building up, scatter learnt: most fixes
-        # The fixes' noise (m): the larger of the claimed accuracy and the scatter learnt from
-        # the first ``keep_steps`` fix-to-fix steps (E|step| of a still asset's fixes is
-        # sqrt(pi) sigma; a move counts 4 sigma), flat-earth. Learning only from fixes near
-        # the fence later would bias it low: two fixes on the same side are closer.
+        if state.scatter_steps < self.keep_steps:
+            self._learn(state, lat, lon, hdop)
+        if where == INSIDE and state.evidence == 0.0 and state.outside_since_ms is None:
+            return state, NO_FINDINGS  # home and nothing building up: most fixes
         sigma = self.hdop_accuracy_m if hdop is None else hdop * self.hdop_accuracy_m
         seen = state.scatter_m
-        if state.scatter_steps < self.keep_steps:
-            plat, plon = state.prev_lat, state.prev_lon
-            state.prev_lat, state.prev_lon = lat, lon
-            if plat is not None and plon is not None:
-                dx = (lon - plon) * cos(lat * _RAD)
-                step = sqrt(dx * dx + (lat - plat) ** 2) * _STEP_M_PER_DEG
-                cap = 4.0 * (seen if seen is not None and seen > sigma else sigma)
-                step = step if step < cap else cap
-                n = state.scatter_steps = state.scatter_steps + 1
-                seen = step if seen is None else seen + (step - seen) / n
-                state.scatter_m = seen
         if seen is not None and seen > sigma:
             sigma = seen
         if state.scatter_steps >= self.learn_steps and margin == self.margin_m and (
@@ -141,6 +127,26 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
             excess = fence.excess_m(lat, lon, bias + self.evidence_clip * sigma) - bias
             self._weigh(state, excess / sigma, ts)
         return state, self._watch_exit(state, where, reading, pledge, site)
+
+    def _learn(self, state: GeofenceState, lat: float, lon: float, hdop: float | None) -> None:
+        """The fixes' noise (m), from the first ``keep_steps`` fix-to-fix steps, then kept.
+
+        E|step| of a still asset's fixes is sqrt(pi) sigma; a move counts 4 sigma
+        (flat-earth steps). Learning later only from fixes near the fence would
+        bias it low: two fixes on the same side are closer.
+        """
+        plat, plon = state.prev_lat, state.prev_lon
+        state.prev_lat, state.prev_lon = lat, lon
+        if plat is None or plon is None:
+            return
+        dx = (lon - plon) * cos(lat * _RAD)
+        step = sqrt(dx * dx + (lat - plat) ** 2) * _STEP_M_PER_DEG
+        claimed = self.hdop_accuracy_m if hdop is None else hdop * self.hdop_accuracy_m
+        seen = state.scatter_m
+        cap = 4.0 * (seen if seen is not None and seen > claimed else claimed)
+        n = state.scatter_steps = state.scatter_steps + 1
+        step = step if step < cap else cap
+        state.scatter_m = step if seen is None else seen + (step - seen) / n
 
     def _weigh(self, state: GeofenceState, z: float, ts: int) -> None:
         clip = self.evidence_clip

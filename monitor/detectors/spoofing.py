@@ -50,6 +50,7 @@ __all__ = ["SpoofingDetector", "SpoofingState", "DRIVES_ITSELF"]
 
 #: Asset kinds that move only under their own power, so never at road speed with the engine off.
 DRIVES_ITSELF = frozenset({"truck"})
+_M_PER_DEG_MAX = 111_200.0  # no degree of latitude or longitude is longer
 _CAUSES = ("teleport", "frozen", "replay", "ghost")
 _REASONS = {"teleport": "position jumped impossibly far and stayed",
             "frozen": "position frozen while the machine works",
@@ -144,8 +145,13 @@ class SpoofingDetector(ReadingsOnly[SpoofingState]):
         if state.fix_lat is None or state.fix_lon is None or state.fix_ts_ms is None:
             state.fix_lat, state.fix_lon, state.fix_ts_ms = lat, lon, r.ts_ms
             return
-        if pledge.asset_kind in DRIVES_ITSELF:
-            self._ghost(state, r, pledge, state.fix_lat, state.fix_lon, state.fix_ts_ms)
+        flat, flon, fts = state.fix_lat, state.fix_lon, state.fix_ts_ms
+        if state.ghost or state.ghost_run or (
+                r.ignition is False and pledge.asset_kind in DRIVES_ITSELF
+                and (abs(lat - flat) + abs(lon - flon)) * _M_PER_DEG_MAX * 3600.0
+                > self.ghost_kmh * (r.ts_ms - fts)):
+            # (Else nothing would change: a parked truck's fixes are metres apart, no haversine.)
+            self._ghost(state, r, pledge, flat, flon, fts)
         speed = max_speed_for(pledge.asset_kind)
         from_trusted = abs(lat - state.fix_lat) + abs(lon - state.fix_lon) >= NEAR_DEG and (
             impossible_jump(state.fix_lat, state.fix_lon, state.fix_ts_ms, lat, lon,
