@@ -187,7 +187,7 @@ def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
         open_registry,
         open_telemetry_store,
     )
-    from ingest.service import IngestService
+    from ingest.service import IngestService, tune_gc
 
     # MQTT 5 for a shared subscription, as the standard has it; Mosquitto, EMQX and
     # HiveMQ also serve $share to 3.1.1 clients, for which paho costs half as much.
@@ -198,6 +198,7 @@ def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     service = IngestService(endpoint, open_telemetry_store(settings), open_registry(settings),
                             config)
     service.start()
+    tune_gc()
     stop.wait()
     service.stop()
     print(json.dumps(service.stats.as_dict()))
