@@ -74,6 +74,11 @@ class SeqLedger:
         entry = self._devices.get(device_id)
         return None if entry is None else entry[1].get(seq)
 
+    def recent(self, device_id: str) -> Mapping[int, int] | None:
+        """The device's recorded seq -> ts_ms (a live view), or None if none is."""
+        entry = self._devices.get(device_id)
+        return None if entry is None else entry[1]
+
     def record(self, device_id: str, seq: int, ts_ms: int) -> None:
         self.record_many({(device_id, seq): ts_ms})
 

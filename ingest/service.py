@@ -271,15 +271,26 @@ class IngestService:
             batch.dead.append(DeadLetterRecord(topic, reason, dup))
             return
         wire: list[dict[str, Any]] | None = None
-        points = batch.points
+        points, seen = batch.points, batch.seen
+        # Where _admit looks, fetched once a message: a reading found in none is new.
+        older = [pending.batch.seen for pending in self._pending]
+        if self._writing is not None:
+            older.append(self._writing.seen)
+        recorded = self._ledger.recent(device_id)
         for seq, ts_ms, values, item in decoded.readings:
-            if self._admit(device_id, seq, ts_ms, values, batch, topic, dup):
-                points.append(Point(asset_id, device_id, ts_ms, seq, values))
-                if wire is None:
-                    wire = batch.handoff.setdefault((asset_id, device_id), [])
-                wire.append(item)  # validated: the monitor gets it as the device sent it
-                if ts_ms > batch.newest_ms:
-                    batch.newest_ms = ts_ms
+            key = (device_id, seq)
+            if key in seen or (recorded is not None and seq in recorded) or (
+                    older and any(key in other for other in older)):
+                if not self._admit(device_id, seq, ts_ms, values, batch, topic, dup):
+                    continue
+            else:
+                seen[key] = ts_ms
+            points.append(Point(asset_id, device_id, ts_ms, seq, values))
+            if wire is None:
+                wire = batch.handoff.setdefault((asset_id, device_id), [])
+            wire.append(item)  # validated: the monitor gets it as the device sent it
+            if ts_ms > batch.newest_ms:
+                batch.newest_ms = ts_ms
 
     def _admit(self, device_id: str, seq: int, ts_ms: int, values: WireFields, batch: _Batch,
                topic: str, dup: bool) -> bool:
