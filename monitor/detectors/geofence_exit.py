@@ -102,9 +102,11 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         if state.last_ts_ms is not None and ts < state.last_ts_ms:
             return state, NO_FINDINGS
         state.last_ts_ms = ts
-        margin = self.margin_m  # or the fix's own accuracy if larger (max() costs a call)
-        if hdop is not None and hdop * self.hdop_accuracy_m > margin:
-            margin = hdop * self.hdop_accuracy_m
+        # The fix's own accuracy (m): its noise, and its margin if larger than margin_m.
+        accuracy = self.hdop_accuracy_m if hdop is None else hdop * self.hdop_accuracy_m
+        margin = self.margin_m
+        if hdop is not None and accuracy > margin:  # (max() costs a call)
+            margin = accuracy
         cached = self._fences.get(pledge.asset_id)  # _fence's hit, inline: every fix asks
         fence = (cached[1] if cached is not None and cached[0] is site
                  else self._fence(pledge.asset_id, site))
@@ -112,10 +114,10 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         if state.alarm:
             return state, self._watch_return(state, where, reading, pledge, site)
         if state.scatter_steps < self.keep_steps:
-            self._learn(state, lat, lon, hdop)
+            self._learn(state, lat, lon, accuracy)
         if where == INSIDE and state.evidence == 0.0 and state.outside_since_ms is None:
             return state, NO_FINDINGS  # home and nothing building up: most fixes
-        sigma = self.hdop_accuracy_m if hdop is None else hdop * self.hdop_accuracy_m
+        sigma = accuracy
         seen = state.scatter_m
         if seen is not None and seen > sigma:
             sigma = seen
@@ -128,7 +130,7 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
             self._weigh(state, excess / sigma, ts)
         return state, self._watch_exit(state, where, reading, pledge, site)
 
-    def _learn(self, state: GeofenceState, lat: float, lon: float, hdop: float | None) -> None:
+    def _learn(self, state: GeofenceState, lat: float, lon: float, claimed: float) -> None:
         """The fixes' noise (m), from the first ``keep_steps`` fix-to-fix steps, then kept.
 
         E|step| of a still asset's fixes is sqrt(pi) sigma; a move counts 4 sigma
@@ -141,7 +143,6 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
             return
         dx = (lon - plon) * cos(lat * _RAD)
         step = sqrt(dx * dx + (lat - plat) ** 2) * _STEP_M_PER_DEG
-        claimed = self.hdop_accuracy_m if hdop is None else hdop * self.hdop_accuracy_m
         seen = state.scatter_m
         cap = 4.0 * (seen if seen is not None and seen > claimed else claimed)
         n = state.scatter_steps = state.scatter_steps + 1
@@ -153,7 +154,7 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         z = clip if z > clip else (-clip if z < -clip else z)
         total = state.evidence + z - self.evidence_slack
         if total <= 0.0:
-            state.evidence, state.evidence_since_ms, state.evidence_fixes = 0.0, None, 0
+            _forget_evidence(state)
             return
         if state.evidence_since_ms is None:
             state.evidence_since_ms = ts
@@ -175,7 +176,7 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         ts = reading.ts_ms
         if in_windows(pledge.approved_moves, ts):
             state.outside_since_ms, state.outside_fixes = None, 0  # an approved move
-            state.evidence, state.evidence_since_ms, state.evidence_fixes = 0.0, None, 0
+            _forget_evidence(state)
             return NO_FINDINGS
         if where != OUTSIDE:
             state.outside_since_ms, state.outside_fixes = None, 0  # home, or in the band
@@ -194,7 +195,7 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         if not clear:
             state.outside_since_ms = since
         state.alarm, state.inside_since_ms, state.inside_fixes = True, None, 0
-        state.evidence, state.evidence_since_ms, state.evidence_fixes = 0.0, None, 0
+        _forget_evidence(state)
         return (self._active(state, reading, pledge, site),)
 
     def _watch_return(self, state: GeofenceState, where: int, reading: Reading, pledge: Pledge,
@@ -229,3 +230,8 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
                    "lat": reading.lat, "lon": reading.lon}
         return Finding(pledge.asset_id, self.kind, True, reading.ts_ms, "outside pledged site",
                        details)
+
+
+def _forget_evidence(state: GeofenceState) -> None:
+    """Drop the evidence summed so far (it went to zero, a move was approved, or it raised)."""
+    state.evidence, state.evidence_since_ms, state.evidence_fixes = 0.0, None, 0
