@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,16 +272,17 @@ class IngestService:
             return
         wire: list[dict[str, Any]] | None = None
         points, seen = batch.points, batch.seen
-        # Where _admit looks, fetched once a message: a reading found in none is new.
-        older = [pending.batch.seen for pending in self._pending]
-        if self._writing is not None:
-            older.append(self._writing.seen)
+        # Where an earlier copy of a reading can be, fetched once a message, in the order
+        # _admit asks: the batch being written, batches stored but not yet acknowledged,
+        # then the ledger of acknowledged ones. A reading found in none is new.
+        older = [] if self._writing is None else [self._writing.seen]
+        older.extend(pending.batch.seen for pending in self._pending)
         recorded = self._ledger.recent(device_id)
         for seq, ts_ms, values, item in decoded.readings:
             key = (device_id, seq)
             if key in seen or (recorded is not None and seq in recorded) or (
                     older and any(key in other for other in older)):
-                if not self._admit(device_id, seq, ts_ms, values, batch, topic, dup):
+                if not self._admit(key, ts_ms, values, batch, older, recorded, topic, dup):
                     continue
             else:
                 seen[key] = ts_ms
@@ -292,18 +293,20 @@ class IngestService:
             if ts_ms > batch.newest_ms:
                 batch.newest_ms = ts_ms
 
-    def _admit(self, device_id: str, seq: int, ts_ms: int, values: WireFields, batch: _Batch,
+    def _admit(self, key: tuple[str, int], ts_ms: int, values: WireFields, batch: _Batch,
+               older: list[dict[tuple[str, int], int]], recorded: Mapping[int, int] | None,
                topic: str, dup: bool) -> bool:
-        """New readings pass; a redelivered one is counted; a replayed seq is a dead letter."""
-        key = (device_id, seq)
+        """New readings pass; a redelivered one is counted; a replayed seq is a dead letter.
+
+        ``older`` and ``recorded`` are where ``_accept`` found a possible earlier copy."""
+        device_id, seq = key
         seen_ts = batch.seen.get(key)
-        if seen_ts is None and self._writing is not None:  # being written
-            seen_ts = self._writing.seen.get(key)
-        for pending in self._pending:  # stored, not yet acknowledged
-            if seen_ts is None:
-                seen_ts = pending.batch.seen.get(key)
-        if seen_ts is None:
-            seen_ts = self._ledger.seen(device_id, seq)
+        for other in older:
+            if seen_ts is not None:
+                break
+            seen_ts = other.get(key)
+        if seen_ts is None and recorded is not None:
+            seen_ts = recorded.get(key[1])
         if seen_ts is None:
             batch.seen[key] = ts_ms
             return True
