@@ -13,7 +13,18 @@ Two ways out, either raises the alarm:
   with a slack (a CUSUM); the alarm needs a sum of ``evidence_alarm`` from
   ``min_fixes`` fixes spanning the dwell. Fixes vaguer than the margin never
   weigh in (their error is a bias that averaging does not remove), and nor
-  does anything before ``learn_steps`` steps have shown the scatter.
+  does anything before ``learn_steps`` steps have shown the scatter;
+- the track: a line fitted through the sharp fixes of the last
+  ``track_window_s`` (kept while the asset is within ``track_near_m`` of the
+  fence; one velocity, a new level after each jump of ``track_jump`` noise
+  widths, as when a machine is driven to another spot) is ``track_z_speed``
+  standard errors from standing still and travels ``track_min_travel_m`` in
+  its window, puts the asset beyond the fence now by ``track_z_position``
+  standard errors of its end, was beyond it a dwell time ago, and the last
+  ``track_recent_s`` keep going that way at ``track_keep_on`` of the speed.
+  A parked asset's line stands still, however its fixes scatter across the
+  fence; a multipath wander travels less and turns back; a drifting asset's
+  line is beyond the fence minutes after the asset is.
 
 A fix counts as back inside only when it is within the fence itself; the
 alarm clears after ``min_fixes`` inside fixes spanning ``clear_ratio`` of
@@ -39,6 +50,7 @@ from math import cos, pi, radians, sqrt
 from ingest.wire import Reading
 from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.detectors.fences import INSIDE, OUTSIDE, Fence, build_fence, haversine_m
+from monitor.detectors.track import add_point, fit_track, prune, to_latlon, to_xy
 from monitor.model import AlertKind, Finding, Pledge, Site, in_windows
 
 __all__ = ["GeofenceExitDetector", "GeofenceState"]
@@ -65,6 +77,9 @@ class GeofenceState(StateRecord):
     scatter_steps: int = 0  # learnt from the first keep_steps steps, then kept
     prev_lat: float | None = None
     prev_lon: float | None = None
+    # Sharp fixes near the fence, [t_ms, x_m, y_m, segment, ...] (metres from the site's
+    # anchor; a new segment after each jump); None far inside.
+    track: list[float] | None = None
 
 
 class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
@@ -76,7 +91,12 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
                  update_distance_m: float = 250.0, default_radius_m: float = 500.0,
                  evidence_slack: float = 0.75, evidence_alarm: float = 2.0,
                  evidence_clip: float = 3.0, learn_steps: int = 12,
-                 evidence_margin_m: float = 20.0, keep_steps: int = 96) -> None:
+                 evidence_margin_m: float = 20.0, keep_steps: int = 96,
+                 track_window_s: float = 3 * 3600.0, track_points: int = 36,
+                 track_near_m: float = 150.0, track_min_travel_m: float = 90.0,
+                 track_z_speed: float = 5.0, track_z_position: float = 2.0,
+                 track_jump: float = 8.0, track_recent_s: float = 3600.0,
+                 track_keep_on: float = 0.5) -> None:
         self.min_fix, self.max_hdop, self.margin_m = min_fix, max_hdop, margin_m
         self.hdop_accuracy_m, self.min_fixes = hdop_accuracy_m, min_fixes
         self.clear_ratio = clear_ratio
@@ -84,6 +104,13 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         self.evidence_slack, self.evidence_alarm = evidence_slack, evidence_alarm
         self.evidence_clip, self.learn_steps = evidence_clip, learn_steps
         self.evidence_margin_m, self.keep_steps = evidence_margin_m, keep_steps
+        self.track_window_ms = int(track_window_s * 1000)
+        # A fifth under the even spacing: fixes a jittery cadence apart are all kept.
+        self.track_spacing_ms = int(0.8 * self.track_window_ms / track_points)
+        self.track_near_m, self.track_min_travel_m = track_near_m, track_min_travel_m
+        self.track_z_speed, self.track_z_position = track_z_speed, track_z_position
+        self.track_jump, self.track_keep_on = track_jump, track_keep_on
+        self.track_recent_ms = int(track_recent_s * 1000)
         # Built once per asset's site; a reloaded but equal Site keeps its fence.
         self._fences: dict[str, tuple[Site, Fence]] = {}
 
@@ -115,12 +142,16 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
             return state, self._watch_return(state, where, reading, pledge, site)
         if state.scatter_steps < self.keep_steps:
             self._learn(state, lat, lon, accuracy)
-        if where == INSIDE and state.evidence == 0.0 and state.outside_since_ms is None:
-            return state, NO_FINDINGS  # home and nothing building up: most fixes
         sigma = accuracy
         seen = state.scatter_m
         if seen is not None and seen > sigma:
             sigma = seen
+        tracked = False
+        if margin == self.margin_m:  # vague fixes stay out of the track, as out of the evidence
+            tracked = self._follow(state, fence, site, lat, lon, ts, sigma, pledge)
+        if where == INSIDE and state.evidence == 0.0 and state.outside_since_ms is None and (
+                not tracked):
+            return state, NO_FINDINGS  # home and nothing building up: most fixes
         if state.scatter_steps >= self.learn_steps and margin == self.margin_m and (
                 where != INSIDE or state.evidence > 0.0):
             # Only fixes sharper than the margin weigh in: a vague fix's error is a bias, and
@@ -128,7 +159,7 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
             bias = self.evidence_margin_m
             excess = fence.excess_m(lat, lon, bias + self.evidence_clip * sigma) - bias
             self._weigh(state, excess / sigma, ts)
-        return state, self._watch_exit(state, where, reading, pledge, site)
+        return state, self._watch_exit(state, where, reading, pledge, site, tracked)
 
     def _learn(self, state: GeofenceState, lat: float, lon: float, claimed: float) -> None:
         """The fixes' noise (m), from the first ``keep_steps`` fix-to-fix steps, then kept.
@@ -161,6 +192,48 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         state.evidence, state.evidence_fixes = total, state.evidence_fixes + 1
 
 
+    def _follow(self, state: GeofenceState, fence: Fence, site: Site, lat: float, lon: float,
+                ts: int, sigma: float, pledge: Pledge) -> bool:
+        """Keep the track of a sharp fix near the fence; True if the track says it left."""
+        near = self.track_near_m
+        excess = fence.excess_m(lat, lon, near)
+        points = state.track
+        if excess <= -near:  # far inside: nothing new to follow, old points age out
+            if points is not None:
+                prune(points, ts - self.track_window_ms)
+                if not points:
+                    state.track = None
+            return False
+        if points is None:
+            points = state.track = []
+        x, y = to_xy(site.lat, site.lon, lat, lon)
+        add_point(points, ts, x, y, window_ms=self.track_window_ms,
+                  spacing_ms=self.track_spacing_ms, jump_m=self.track_jump * sigma)
+        if excess < -3.0 * sigma:
+            return False  # the line's end cannot be beyond the fence by 3 errors yet
+        fit = fit_track(points, ts, sigma)
+        if fit is None or fit.points - fit.segments < 6 or fit.last < 3:
+            return False
+        speed = fit.speed_m_h
+        if speed < self.track_z_speed * fit.se_speed_m_h:
+            return False  # standing still, as far as the fixes can tell
+        if speed * (ts - points[0]) / 3_600_000 < self.track_min_travel_m:
+            return False  # a parked fix wanders (multipath) this far, back and forth
+        out_now = fence.excess_m(*to_latlon(site.lat, site.lon, fit.x_m, fit.y_m), 0.0)
+        if out_now < self.track_z_position * fit.se_now_m:
+            return False
+        dwell_h = pledge.geofence_dwell_s / 3600.0
+        then = to_latlon(site.lat, site.lon, *fit.at(-dwell_h))
+        if fence.excess_m(*then, 0.0) <= 0.0:
+            return False
+        # Still going: a wandering fix curves back where a drift keeps on.
+        recent = points[_first_after(points, ts - self.track_recent_ms):]
+        late = fit_track(recent, ts, sigma)
+        if late is None:
+            return False
+        along = (late.vx_m_h * fit.vx_m_h + late.vy_m_h * fit.vy_m_h) / speed
+        return along >= self.track_keep_on * speed
+
     def _fence(self, asset_id: str, site: Site) -> Fence:
         cached = self._fences.get(asset_id)
         if cached is not None and cached[0] is site:
@@ -172,11 +245,12 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         return fence
 
     def _watch_exit(self, state: GeofenceState, where: int, reading: Reading, pledge: Pledge,
-                    site: Site) -> Sequence[Finding]:
+                    site: Site, tracked: bool) -> Sequence[Finding]:
         ts = reading.ts_ms
         if in_windows(pledge.approved_moves, ts):
             state.outside_since_ms, state.outside_fixes = None, 0  # an approved move
             _forget_evidence(state)
+            state.track = None
             return NO_FINDINGS
         if where != OUTSIDE:
             state.outside_since_ms, state.outside_fixes = None, 0  # home, or in the band
@@ -190,12 +264,13 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         since = state.evidence_since_ms
         weighed = since is not None and state.evidence >= self.evidence_alarm and (
             state.evidence_fixes >= self.min_fixes and ts - since >= dwell_ms)
-        if not (clear or weighed):
+        if not (clear or weighed or tracked):
             return NO_FINDINGS
         if not clear:
-            state.outside_since_ms = since
+            state.outside_since_ms = since if weighed else ts - int(dwell_ms)
         state.alarm, state.inside_since_ms, state.inside_fixes = True, None, 0
         _forget_evidence(state)
+        state.track = None
         return (self._active(state, reading, pledge, site),)
 
     def _watch_return(self, state: GeofenceState, where: int, reading: Reading, pledge: Pledge,
@@ -230,6 +305,14 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
                    "lat": reading.lat, "lon": reading.lon}
         return Finding(pledge.asset_id, self.kind, True, reading.ts_ms, "outside pledged site",
                        details)
+
+
+def _first_after(points: list[float], t_ms: float) -> int:
+    """Index of the first track point at or after ``t_ms``."""
+    i = 0
+    while i < len(points) and points[i] < t_ms:
+        i += 4
+    return i
 
 
 def _forget_evidence(state: GeofenceState) -> None:

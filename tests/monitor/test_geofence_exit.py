@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable
 
@@ -214,6 +215,48 @@ def test_parked_on_the_fence_line_for_twenty_days_raises_nothing(north_m: int,
     rng = random.Random(north_m)
     parked = (fix(ts, noisy(rng, sigma_m, north_m=north_m)) for ts in day(hours=20 * 24))
     assert findings(parked) == []
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_drift_from_inside_is_raised_within_dwell_plus_two_readings(seed: int) -> None:
+    # 40 m/h from 80 m north of the anchor: the truth crosses the 200 m fence at 3 h. A fix
+    # then is 0-13 m out with 10 m of noise; the line through three hours of fixes is not.
+    rng = random.Random(seed)
+    readings = [fix(ts, noisy(rng, 10, north_m=80 + 40 * (ts - T0) / HOUR))
+                for ts in day(hours=6)]
+    found = findings(readings)
+    assert [f.active for f in found][:1] == [True]
+    assert 3 * HOUR < found[0].at_ms - T0 <= 3 * HOUR + DWELL + 2 * CADENCE
+    assert found[0].details["outside_since_ms"] == found[0].at_ms - DWELL
+
+
+def test_a_fix_wandering_on_the_fence_line_for_twenty_days_raises_nothing() -> None:
+    # Slow multipath while parked: the fix swings 20 m each way over hours (its line moves
+    # at up to 25 m/h, out to the fence and back), never a drift's 90 m one way.
+    rng = random.Random(0)
+    readings = []
+    for ts in day(hours=20 * 24):
+        h = (ts - T0) / HOUR
+        north = 180 + 20 * math.sin(2 * math.pi * h / 5.3)
+        readings.append(fix(ts, noisy(rng, 10, north_m=north,
+                                      east_m=20 * math.sin(2 * math.pi * h / 3.7 + 1.0))))
+    assert findings(readings) == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_machine_driven_to_a_spot_by_the_fence_is_not_a_drift(seed: int) -> None:
+    # Driven 110 m outward and parked 10 m beyond the fence (inside the plain rules' margins):
+    # the move starts a new level of the track (and the last hour stands still), so the
+    # track does not read it as a drift. A line through both spots would.
+    rng = random.Random(seed)
+    readings, ts = [], T0
+    for north, hours in ((100, 4), (210, 16)):
+        for _ in range(hours * 12):
+            readings.append(fix(ts, noisy(rng, 10, north_m=north)))
+            ts += CADENCE
+    assert findings(readings) == []
+    naive = GeofenceExitDetector(track_jump=1e9, track_keep_on=-1e9)
+    assert [f.active for f in findings(readings, detector=naive)][:1] == [True]
 
 
 def test_vague_fixes_do_not_add_evidence() -> None:

@@ -1,0 +1,132 @@
+"""A straight-line track through an asset's recent fixes: where it is now, how fast it moves.
+
+A slow drift off a site is hard to see fix by fix (each fix scatters as far
+as the drift has gone) but plain in a line fitted through a few hours of
+fixes: the fitted speed of a parked asset is zero within a few metres an
+hour, and the line's end is known far better than any one fix. Points are
+metres east/north of the site's anchor, kept in a flat list ``[t_ms, x, y,
+segment, ...]`` (plain data, for the detector's checkpointed state).
+
+>>> points: list[float] = []
+>>> for i in range(12):  # 60 m/h north, a fix every 5 minutes, no noise
+...     add_point(points, i * 300_000, 0.0, 5.0 * i, window_ms=7_200_000, spacing_ms=0,
+...               jump_m=50.0)
+>>> fit = fit_track(points, now_ms=3_300_000, sigma_floor_m=10.0)
+>>> round(fit.y_m, 1), round(fit.vy_m_h, 1), round(fit.se_now_m, 1)
+(55.0, 60.0, 5.4)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import cos, hypot, radians, sqrt
+
+__all__ = ["TrackFit", "add_point", "fit_track", "to_xy", "to_latlon"]
+
+_HOUR_MS = 3_600_000.0
+_M_PER_DEG = 6_371_008.8 * radians(1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackFit:
+    x_m: float  # where the line puts the asset at ``now_ms``
+    y_m: float
+    vx_m_h: float
+    vy_m_h: float
+    se_now_m: float  # standard error of that position, per axis
+    se_speed_m_h: float  # standard error of the speed, per axis
+    points: int
+    segments: int
+    last: int  # points in the last segment
+
+    @property
+    def speed_m_h(self) -> float:
+        return hypot(self.vx_m_h, self.vy_m_h)
+
+    def at(self, hours: float) -> tuple[float, float]:
+        """The line's position ``hours`` from ``now_ms`` (negative: earlier)."""
+        return self.x_m + self.vx_m_h * hours, self.y_m + self.vy_m_h * hours
+
+
+def to_xy(lat0: float, lon0: float, lat: float, lon: float) -> tuple[float, float]:
+    """Metres east and north of (lat0, lon0) on a flat plane (fine for a few km)."""
+    return (lon - lon0) * _M_PER_DEG * cos(radians(lat0)), (lat - lat0) * _M_PER_DEG
+
+
+def to_latlon(lat0: float, lon0: float, x_m: float, y_m: float) -> tuple[float, float]:
+    """The inverse of ``to_xy``."""
+    return lat0 + y_m / _M_PER_DEG, lon0 + x_m / (_M_PER_DEG * cos(radians(lat0)))
+
+
+def add_point(points: list[float], t_ms: int, x_m: float, y_m: float, *, window_ms: int,
+              spacing_ms: int, jump_m: float) -> None:
+    """Append a fix at least ``spacing_ms`` after the last one; forget those older than
+    ``window_ms`` (spacing keeps a fast reporter's window as long as a slow one's).
+
+    A fix more than ``jump_m`` from the last starts a new segment: the machine
+    was driven to another spot (or the fix is an outlier, alone in its segment).
+    """
+    segment = 0.0
+    if points:
+        if t_ms - points[-4] < spacing_ms:
+            return
+        segment = points[-1]
+        if hypot(x_m - points[-3], y_m - points[-2]) > jump_m:
+            segment += 1.0
+    points += (float(t_ms), x_m, y_m, segment)
+    prune(points, t_ms - window_ms)
+
+
+def prune(points: list[float], oldest_ms: float) -> None:
+    """Drop the points older than ``oldest_ms``."""
+    i = 0
+    while i < len(points) and points[i] < oldest_ms:
+        i += 4
+    if i:
+        del points[:i]
+
+
+def fit_track(points: list[float], now_ms: int, sigma_floor_m: float) -> TrackFit | None:
+    """One velocity through every segment, each with its own start; None if too few points.
+
+    Least squares with a level per segment (the spots a machine is driven
+    between) and a common velocity: a parked machine's velocity is zero
+    however often it is moved. The position now is the last segment's. The
+    noise is the residuals' scatter, never below ``sigma_floor_m``.
+    """
+    n_all = len(points) // 4
+    vt = cx = cy = rss = 0.0
+    segments = 0
+    i = 0
+    while i < 4 * n_all:  # one segment's sums, then pooled
+        seg = points[i + 3]
+        n = 0
+        st = stt = sx = sy = stx = sty = sxx = syy = 0.0
+        while i < 4 * n_all and points[i + 3] == seg:
+            t = (points[i] - now_ms) / _HOUR_MS
+            x, y = points[i + 1], points[i + 2]
+            n += 1
+            st += t
+            stt += t * t
+            sx += x
+            sy += y
+            stx += t * x
+            sty += t * y
+            sxx += x * x
+            syy += y * y
+            i += 4
+        segments += 1
+        tbar, xbar, ybar = st / n, sx / n, sy / n
+        vt += stt - n * tbar * tbar
+        cx += stx - n * tbar * xbar
+        cy += sty - n * tbar * ybar
+        rss += sxx - n * xbar * xbar + syy - n * ybar * ybar
+    dof = 2 * (n_all - segments - 1)
+    if dof < 2 or vt <= 0.0:
+        return None
+    vx, vy = cx / vt, cy / vt
+    rss -= (vx * vx + vy * vy) * vt
+    sigma = sqrt(max(rss, 0.0) / dof)
+    sigma = sigma if sigma > sigma_floor_m else sigma_floor_m
+    return TrackFit(xbar - vx * tbar, ybar - vy * tbar, vx, vy,
+                    sigma * sqrt(1.0 / n + tbar * tbar / vt), sigma / sqrt(vt), n_all, segments, n)
