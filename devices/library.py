@@ -31,6 +31,7 @@ __all__ = ["script_library", "labelled_fleet", "ASSETS_PER_INSTANCE"]
 #: One more instance of every scenario per this many assets.
 ASSETS_PER_INSTANCE = 60
 _WARMUP_S = 2 * 3600  # detectors learn the normal picture first
+_ROOM_S = 3 * 3600  # every incident leaves at least this much of the run to be seen in
 
 Row = dict[str, Any]
 Windows = dict[str, dict[str, list[dict[str, str]]]]
@@ -46,8 +47,10 @@ class _Plan:
 
     def at_local(self, h0: float, h1: float, lo_s: float = _WARMUP_S,
                  room_s: float = 0.0) -> int:
-        """Seconds after the run starts, at a local hour in [h0, h1), leaving ``room_s``."""
-        hi_s = max(lo_s, self.duration_s - room_s)
+        """Seconds after the run starts, at a local hour in [h0, h1), leaving ``room_s``
+        (never less than ``_ROOM_S``: an incident starting as the run ends is a label
+        no detector could see)."""
+        hi_s = max(lo_s, self.duration_s - max(room_s, _ROOM_S))
         first_day = (self.start_ms + LOCAL_OFFSET_MS) // DAY_MS
         days = [d for d in range(first_day, first_day + int(self.duration_s // 86_400) + 2)]
         self.rng.shuffle(days)

@@ -297,3 +297,16 @@ def test_scenarios_fit_their_asset(run: Run) -> None:
 def test_library_refuses_runs_too_short_to_play_it() -> None:
     with pytest.raises(ValueError, match="at least 6 hours"):
         script_library([], 1, MONDAY_MS, 3600)
+
+
+def test_every_incident_leaves_three_hours_of_the_run_to_be_seen() -> None:
+    # A spoofed position scheduled 22 s before a 14-day run ended was once a label no
+    # detector could see (seed 603); every scheduler now leaves at least three hours.
+    duration_s = 14 * 86_400
+    late = []
+    for seed in (603, *range(1, 9)):
+        fleet = labelled_fleet(240, seed, MONDAY_MS, duration_s)
+        late += [(seed, row["kind"], duration_s - row["start_s"])
+                 for row in fleet["simulation"]["incidents"]
+                 if row["start_s"] > duration_s - 3 * 3600]
+    assert late == []
