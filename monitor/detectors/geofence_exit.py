@@ -80,6 +80,7 @@ class GeofenceState(StateRecord):
     # Sharp fixes near the fence, [t_ms, x_m, y_m, segment, ...] (metres from the site's
     # anchor; a new segment after each jump); None far inside.
     track: list[float] | None = None
+    track_rest: int = 0  # fixes to go before the line is fitted again (it stood still)
 
 
 class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
@@ -96,7 +97,8 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
                  track_near_m: float = 150.0, track_min_travel_m: float = 90.0,
                  track_z_speed: float = 5.0, track_z_position: float = 2.0,
                  track_jump: float = 8.0, track_recent_s: float = 3600.0,
-                 track_keep_on: float = 0.5) -> None:
+                 track_keep_on: float = 0.5, track_z_rest: float = 2.0,
+                 track_rest_fixes: int = 5) -> None:
         self.min_fix, self.max_hdop, self.margin_m = min_fix, max_hdop, margin_m
         self.hdop_accuracy_m, self.min_fixes = hdop_accuracy_m, min_fixes
         self.clear_ratio = clear_ratio
@@ -111,6 +113,7 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         self.track_z_speed, self.track_z_position = track_z_speed, track_z_position
         self.track_jump, self.track_keep_on = track_jump, track_keep_on
         self.track_recent_ms = int(track_recent_s * 1000)
+        self.track_z_rest, self.track_rest_fixes = track_z_rest, track_rest_fixes
         # Built once per asset's site; a reloaded but equal Site keeps its fence.
         self._fences: dict[str, tuple[Site, Fence]] = {}
 
@@ -205,17 +208,25 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
                     state.track = None
             return False
         if points is None:
-            points = state.track = []
+            points, state.track_rest = [], 0
+            state.track = points
         x, y = to_xy(site.lat, site.lon, lat, lon)
         add_point(points, ts, x, y, window_ms=self.track_window_ms,
                   spacing_ms=self.track_spacing_ms, jump_m=self.track_jump * sigma)
         if excess < -3.0 * sigma:
             return False  # the line's end cannot be beyond the fence by 3 errors yet
+        if state.track_rest > 0:
+            state.track_rest -= 1
+            return False
         fit = fit_track(points, ts, sigma)
         if fit is None or fit.points - fit.segments < 6 or fit.last < 3:
             return False
         speed = fit.speed_m_h
         if speed < self.track_z_speed * fit.se_speed_m_h:
+            if speed < self.track_z_rest * fit.se_speed_m_h:
+                # Clearly still (an asset parked on its fence line): a line through three
+                # hours of fixes cannot reach track_z_speed within a few more of them.
+                state.track_rest = self.track_rest_fixes
             return False  # standing still, as far as the fixes can tell
         if speed * (ts - points[0]) / 3_600_000 < self.track_min_travel_m:
             return False  # a parked fix wanders (multipath) this far, back and forth

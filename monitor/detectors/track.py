@@ -18,8 +18,10 @@ segment, ...]`` (plain data, for the detector's checkpointed state).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from math import cos, hypot, radians, sqrt
+from operator import mul
 
 __all__ = ["TrackFit", "add_point", "fit_track", "to_xy", "to_latlon"]
 
@@ -95,32 +97,25 @@ def fit_track(points: list[float], now_ms: int, sigma_floor_m: float) -> TrackFi
     noise is the residuals' scatter, never below ``sigma_floor_m``.
     """
     n_all = len(points) // 4
+    if n_all < 3:
+        return None
+    # Built-in sums over slices: the fit runs on every fix near the fence line.
+    times = [(t - now_ms) / _HOUR_MS for t in points[0::4]]
+    xs, ys, segs = points[1::4], points[2::4], points[3::4]
     vt = cx = cy = rss = 0.0
     segments = 0
-    i = 0
-    while i < 4 * n_all:  # one segment's sums, then pooled
-        seg = points[i + 3]
-        n = 0
-        st = stt = sx = sy = stx = sty = sxx = syy = 0.0
-        while i < 4 * n_all and points[i + 3] == seg:
-            t = (points[i] - now_ms) / _HOUR_MS
-            x, y = points[i + 1], points[i + 2]
-            n += 1
-            st += t
-            stt += t * t
-            sx += x
-            sy += y
-            stx += t * x
-            sty += t * y
-            sxx += x * x
-            syy += y * y
-            i += 4
+    lo = 0
+    while lo < n_all:  # segment ids are consecutive and rising: each is one slice
+        hi = bisect_right(segs, segs[lo], lo)
+        t, x, y = times[lo:hi], xs[lo:hi], ys[lo:hi]
+        n = hi - lo
+        tbar, xbar, ybar = sum(t) / n, sum(x) / n, sum(y) / n
+        vt += sum(map(mul, t, t)) - n * tbar * tbar
+        cx += sum(map(mul, t, x)) - n * tbar * xbar
+        cy += sum(map(mul, t, y)) - n * tbar * ybar
+        rss += sum(map(mul, x, x)) - n * xbar * xbar + sum(map(mul, y, y)) - n * ybar * ybar
         segments += 1
-        tbar, xbar, ybar = st / n, sx / n, sy / n
-        vt += stt - n * tbar * tbar
-        cx += stx - n * tbar * xbar
-        cy += sty - n * tbar * ybar
-        rss += sxx - n * xbar * xbar + syy - n * ybar * ybar
+        lo = hi
     dof = 2 * (n_all - segments - 1)
     if dof < 2 or vt <= 0.0:
         return None
