@@ -20,9 +20,9 @@ import shapely
 
 from monitor.model import Site
 
-__all__ = ["INSIDE", "BAND", "OUTSIDE", "Fence", "build_fence", "haversine_m"]
+__all__ = ["DEEP", "INSIDE", "BAND", "OUTSIDE", "Fence", "build_fence", "haversine_m"]
 
-INSIDE, BAND, OUTSIDE = 0, 1, 2
+DEEP, INSIDE, BAND, OUTSIDE = -1, 0, 1, 2
 EARTH_RADIUS_M = 6_371_008.8
 _DEG = radians(1.0)
 
@@ -35,8 +35,10 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 class Fence(Protocol):
-    def classify(self, lat: float, lon: float, margin_m: float) -> int:
-        """INSIDE within the fence, OUTSIDE beyond it by more than ``margin_m``, else BAND."""
+    def classify(self, lat: float, lon: float, margin_m: float, deep_m: float = 0.0) -> int:
+        """INSIDE within the fence, OUTSIDE beyond it by more than ``margin_m``, else BAND;
+        DEEP (given ``deep_m``) if surely more than ``deep_m`` inside, a cheap test that may
+        call a deep fix INSIDE, never a shallow one DEEP."""
         ...
 
     def excess_m(self, lat: float, lon: float, floor_m: float) -> float:
@@ -45,22 +47,32 @@ class Fence(Protocol):
 
 
 class CircleFence:
-    __slots__ = ("_lat", "_lon", "_radius_m", "_cos_lat", "_a_in")
+    __slots__ = ("_lat", "_lon", "_radius_m", "_cos_lat", "_a_in", "_deep")
 
     def __init__(self, lat: float, lon: float, radius_m: float) -> None:
         self._lat, self._lon, self._radius_m = lat, lon, radius_m
         self._cos_lat = cos(lat * _DEG)
         # The haversine term at the radius: most fixes are decided without asin/sqrt.
         self._a_in = sin(min(radius_m / (2.0 * EARTH_RADIUS_M), 1.5)) ** 2
+        self._deep: tuple[float, float] = (-1.0, 0.0)  # (depth, its haversine term), last asked
 
-    def classify(self, lat: float, lon: float, margin_m: float) -> int:
+    def classify(self, lat: float, lon: float, margin_m: float, deep_m: float = 0.0) -> int:
         s1 = sin((lat - self._lat) * _DEG * 0.5)
         s2 = sin((lon - self._lon) * _DEG * 0.5)
         a = s1 * s1 + self._cos_lat * cos(lat * _DEG) * s2 * s2
         if a <= self._a_in:
-            return INSIDE
+            return DEEP if deep_m and a < self._a_deep(deep_m) else INSIDE
         excess = 2.0 * EARTH_RADIUS_M * asin(sqrt(min(a, 1.0))) - self._radius_m
         return OUTSIDE if excess > margin_m else BAND
+
+    def _a_deep(self, deep_m: float) -> float:
+        """The haversine term ``deep_m`` inside the circle (-1 if it has no such depth)."""
+        depth, a_deep = self._deep
+        if depth != deep_m:
+            inner = self._radius_m - deep_m
+            a_deep = sin(min(inner / (2.0 * EARTH_RADIUS_M), 1.5)) ** 2 if inner > 0 else -1.0
+            self._deep = (deep_m, a_deep)
+        return a_deep
 
     def excess_m(self, lat: float, lon: float, floor_m: float) -> float:
         s1 = sin((lat - self._lat) * _DEG * 0.5)
@@ -70,8 +82,9 @@ class CircleFence:
         return excess if excess > -floor_m else -floor_m
 
 
+
 class PolygonFence:
-    __slots__ = ("_lat0", "_lon0", "_kx", "_ky", "_shape", "_r_in2", "_r_out")
+    __slots__ = ("_lat0", "_lon0", "_kx", "_ky", "_shape", "_r_in", "_r_in2", "_r_out")
 
     def __init__(self, anchor_lat: float, anchor_lon: float,
                  ring: tuple[tuple[float, float], ...]) -> None:
@@ -84,17 +97,21 @@ class PolygonFence:
         self._shape = shape
         origin = shapely.Point(0.0, 0.0)
         inner = float(shapely.distance(shape.boundary, origin)) if shape.contains(origin) else 0.0
-        self._r_in2 = inner * inner
+        self._r_in, self._r_in2 = inner, inner * inner
         self._r_out = max(hypot(x, y) for x, y in points)
 
     def _xy(self, lat: float, lon: float) -> tuple[float, float]:
         return (lon - self._lon0) * self._kx, (lat - self._lat0) * self._ky
 
-    def classify(self, lat: float, lon: float, margin_m: float) -> int:
+    def classify(self, lat: float, lon: float, margin_m: float, deep_m: float = 0.0) -> int:
         x = (lon - self._lon0) * self._kx
         y = (lat - self._lat0) * self._ky
         d2 = x * x + y * y
         if d2 < self._r_in2:
+            if deep_m:
+                inner = self._r_in - deep_m  # the disc that fits inside, less the depth
+                if inner > 0.0 and d2 < inner * inner:
+                    return DEEP
             return INSIDE
         if sqrt(d2) - self._r_out > margin_m:
             return OUTSIDE

@@ -49,7 +49,7 @@ from math import cos, pi, radians, sqrt
 
 from ingest.wire import Reading
 from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
-from monitor.detectors.fences import INSIDE, OUTSIDE, Fence, build_fence, haversine_m
+from monitor.detectors.fences import DEEP, INSIDE, OUTSIDE, Fence, build_fence, haversine_m
 from monitor.detectors.track import add_point, fit_track, prune, to_latlon, to_xy
 from monitor.model import AlertKind, Finding, Pledge, Site, in_windows
 
@@ -140,21 +140,27 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         cached = self._fences.get(pledge.asset_id)  # _fence's hit, inline: every fix asks
         fence = (cached[1] if cached is not None and cached[0] is site
                  else self._fence(pledge.asset_id, site))
-        where = fence.classify(lat, lon, margin)
+        where = fence.classify(lat, lon, margin, self.track_near_m)
         if state.alarm:
+            where = INSIDE if where == DEEP else where
             return state, self._watch_return(state, where, reading, pledge, site)
         if state.scatter_steps < self.keep_steps:
             self._learn(state, lat, lon, accuracy)
+        if where == DEEP:
+            if state.evidence == 0.0 and state.outside_since_ms is None and (
+                    state.track is None):
+                return state, NO_FINDINGS  # home, far from the fence, nothing building: most
+            where = INSIDE
         sigma = accuracy
         seen = state.scatter_m
         if seen is not None and seen > sigma:
             sigma = seen
-        tracked = False
-        if margin == self.margin_m:  # vague fixes stay out of the track, as out of the evidence
-            tracked = self._follow(state, fence, site, lat, lon, ts, sigma, pledge)
+        # Vague fixes stay out of the track, as out of the evidence.
+        tracked = margin == self.margin_m and self._follow(state, fence, site, lat, lon, ts,
+                                                           sigma, pledge)
         if where == INSIDE and state.evidence == 0.0 and state.outside_since_ms is None and (
                 not tracked):
-            return state, NO_FINDINGS  # home and nothing building up: most fixes
+            return state, NO_FINDINGS  # home and nothing building up
         if state.scatter_steps >= self.learn_steps and margin == self.margin_m and (
                 where != INSIDE or state.evidence > 0.0):
             # Only fixes sharper than the margin weigh in: a vague fix's error is a bias, and
@@ -217,6 +223,8 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
             return False  # the line's end cannot be beyond the fence by 3 errors yet
         if state.track_rest > 0:
             state.track_rest -= 1
+            return False
+        if len(points) < 32:  # fewer than 8 points: the fit below needs 6 beyond its levels
             return False
         fit = fit_track(points, ts, sigma)
         if fit is None or fit.points - fit.segments < 6 or fit.last < 3:

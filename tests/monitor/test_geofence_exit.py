@@ -8,7 +8,7 @@ import pytest
 
 from ingest.wire import Reading
 from monitor.detectors import geofence_exit
-from monitor.detectors.fences import Fence, build_fence
+from monitor.detectors.fences import DEEP, Fence, build_fence
 from monitor.detectors.geofence_exit import GeofenceExitDetector
 from monitor.model import Finding, Pledge, Site
 from tests.monitor.factories import (
@@ -266,3 +266,21 @@ def test_vague_fixes_do_not_add_evidence() -> None:
     rng = random.Random(9)
     vague = [fix(ts, noisy(rng, 5, north_m=240), hdop=6.0) for ts in day()]
     assert findings(vague, detector=lenient) == []
+
+
+@pytest.mark.parametrize("site", [make_pledge().site, square_site(400)])
+def test_deep_is_never_said_of_a_fix_near_the_fence(site: Site | None) -> None:
+    # The cheap test that spares most fixes the track: it may miss a deep fix (a polygon's
+    # corners), never call a fix within 150 m of the fence deep.
+    assert site is not None
+    fence = build_fence(site, default_radius_m=500)
+    rng = random.Random(8)
+    deep = 0
+    for _ in range(2000):
+        lat, lon = moved(ANCHOR, rng.uniform(-450, 450), rng.uniform(-450, 450))
+        if fence.classify(lat, lon, 50.0, 150.0) == DEEP:
+            deep += 1
+            assert fence.excess_m(lat, lon, 1000.0) < -150.0
+        else:
+            assert fence.classify(lat, lon, 50.0) == fence.classify(lat, lon, 50.0, 150.0)
+    assert deep > 0 and fence.classify(*ANCHOR, 50.0, 40.0) == DEEP
