@@ -50,7 +50,15 @@ from math import cos, pi, radians, sqrt
 from ingest.wire import Reading
 from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.detectors.fences import DEEP, INSIDE, OUTSIDE, Fence, build_fence, haversine_m
-from monitor.detectors.track import add_point, fit_track, prune, to_latlon, to_xy
+from monitor.detectors.track import (
+    HOUR_MS,
+    add_point,
+    fit_track,
+    prune,
+    since,
+    to_latlon,
+    to_xy,
+)
 from monitor.model import AlertKind, Finding, Pledge, Site, in_windows
 
 __all__ = ["GeofenceExitDetector", "GeofenceState"]
@@ -200,7 +208,6 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
             state.evidence_since_ms = ts
         state.evidence, state.evidence_fixes = total, state.evidence_fixes + 1
 
-
     def _follow(self, state: GeofenceState, fence: Fence, site: Site, lat: float, lon: float,
                 ts: int, sigma: float, pledge: Pledge) -> bool:
         """Keep the track of a sharp fix near the fence; True if the track says it left."""
@@ -236,7 +243,7 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
                 # hours of fixes cannot reach track_z_speed within a few more of them.
                 state.track_rest = self.track_rest_fixes
             return False  # standing still, as far as the fixes can tell
-        if speed * (ts - points[0]) / 3_600_000 < self.track_min_travel_m:
+        if speed * (ts - points[0]) / HOUR_MS < self.track_min_travel_m:
             return False  # a parked fix wanders (multipath) this far, back and forth
         out_now = fence.excess_m(*to_latlon(site.lat, site.lon, fit.x_m, fit.y_m), 0.0)
         if out_now < self.track_z_position * fit.se_now_m:
@@ -246,7 +253,7 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         if fence.excess_m(*then, 0.0) <= 0.0:
             return False
         # Still going: a wandering fix curves back where a drift keeps on.
-        recent = points[_first_after(points, ts - self.track_recent_ms):]
+        recent = points[since(points, ts - self.track_recent_ms):]
         late = fit_track(recent, ts, sigma)
         if late is None:
             return False
@@ -324,14 +331,6 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
                    "lat": reading.lat, "lon": reading.lon}
         return Finding(pledge.asset_id, self.kind, True, reading.ts_ms, "outside pledged site",
                        details)
-
-
-def _first_after(points: list[float], t_ms: float) -> int:
-    """Index of the first track point at or after ``t_ms``."""
-    i = 0
-    while i < len(points) and points[i] < t_ms:
-        i += 4
-    return i
 
 
 def _forget_evidence(state: GeofenceState) -> None:

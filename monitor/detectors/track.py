@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from math import cos, hypot, radians, sqrt
 from operator import mul
 
-__all__ = ["TrackFit", "add_point", "fit_track", "to_xy", "to_latlon"]
+__all__ = ["HOUR_MS", "TrackFit", "add_point", "fit_track", "prune", "since", "to_xy", "to_latlon"]
 
-_HOUR_MS = 3_600_000.0
+HOUR_MS = 3_600_000.0
 _M_PER_DEG = 6_371_008.8 * radians(1.0)
 
 
@@ -79,11 +79,17 @@ def add_point(points: list[float], t_ms: int, x_m: float, y_m: float, *, window_
     prune(points, t_ms - window_ms)
 
 
+def since(points: list[float], t_ms: float) -> int:
+    """Index of the first point at or after ``t_ms`` (``len(points)`` if none)."""
+    i = 0
+    while i < len(points) and points[i] < t_ms:
+        i += 4
+    return i
+
+
 def prune(points: list[float], oldest_ms: float) -> None:
     """Drop the points older than ``oldest_ms``."""
-    i = 0
-    while i < len(points) and points[i] < oldest_ms:
-        i += 4
+    i = since(points, oldest_ms)
     if i:
         del points[:i]
 
@@ -100,7 +106,7 @@ def fit_track(points: list[float], now_ms: int, sigma_floor_m: float) -> TrackFi
     if n_all < 3:
         return None
     # Built-in sums over slices: the fit runs on every fix near the fence line.
-    times = [(t - now_ms) / _HOUR_MS for t in points[0::4]]
+    times = [(t - now_ms) / HOUR_MS for t in points[0::4]]
     xs, ys, segs = points[1::4], points[2::4], points[3::4]
     vt = cx = cy = rss = 0.0
     segments = 0
