@@ -30,13 +30,18 @@ Pipeline = Callable[[], list[Detector[Any]]]
 
 
 def load_other(path: str) -> type:
+    if not os.path.isfile(path):
+        raise SystemExit(f"--other {path}: no such file")
     spec = importlib.util.spec_from_file_location("other_geofence", path)
     if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot load {path}")
+        raise SystemExit(f"--other {path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules["other_geofence"] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
-    return module.GeofenceExitDetector  # type: ignore[no-any-return]
+    detector = getattr(module, "GeofenceExitDetector", None)
+    if not isinstance(detector, type):
+        raise SystemExit(f"--other {path}: defines no GeofenceExitDetector class")
+    return detector
 
 
 def swapped(make: Pipeline, other: type) -> Pipeline:
