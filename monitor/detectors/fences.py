@@ -20,11 +20,23 @@ import shapely
 
 from monitor.model import Site
 
-__all__ = ["DEEP", "INSIDE", "BAND", "OUTSIDE", "Fence", "build_fence", "haversine_m"]
+__all__ = ["DEEP", "INSIDE", "BAND", "OUTSIDE", "Fence", "build_fence", "haversine_m", "to_xy",
+           "to_latlon"]
 
 DEEP, INSIDE, BAND, OUTSIDE = -1, 0, 1, 2
 EARTH_RADIUS_M = 6_371_008.8
 _DEG = radians(1.0)
+_M_PER_DEG = EARTH_RADIUS_M * _DEG
+
+
+def to_xy(lat0: float, lon0: float, lat: float, lon: float) -> tuple[float, float]:
+    """Metres east and north of (lat0, lon0) on a flat plane (fine for a few km)."""
+    return (lon - lon0) * _M_PER_DEG * cos(lat0 * _DEG), (lat - lat0) * _M_PER_DEG
+
+
+def to_latlon(lat0: float, lon0: float, x_m: float, y_m: float) -> tuple[float, float]:
+    """The inverse of ``to_xy``."""
+    return lat0 + y_m / _M_PER_DEG, lon0 + x_m / (_M_PER_DEG * cos(lat0 * _DEG))
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -89,9 +101,9 @@ class PolygonFence:
     def __init__(self, anchor_lat: float, anchor_lon: float,
                  ring: tuple[tuple[float, float], ...]) -> None:
         self._lat0, self._lon0 = anchor_lat, anchor_lon
-        self._ky = EARTH_RADIUS_M * _DEG
+        self._ky = _M_PER_DEG  # to_xy's factors, for the inline projection in classify
         self._kx = self._ky * cos(anchor_lat * _DEG)
-        points = [self._xy(lat, lon) for lon, lat in ring]
+        points = [to_xy(anchor_lat, anchor_lon, lat, lon) for lon, lat in ring]
         shape = shapely.make_valid(shapely.Polygon(points))
         shapely.prepare(shape)
         self._shape = shape
@@ -99,9 +111,6 @@ class PolygonFence:
         inner = float(shapely.distance(shape.boundary, origin)) if shape.contains(origin) else 0.0
         self._r_in, self._r_in2 = inner, inner * inner
         self._r_out = max(hypot(x, y) for x, y in points)
-
-    def _xy(self, lat: float, lon: float) -> tuple[float, float]:
-        return (lon - self._lon0) * self._kx, (lat - self._lat0) * self._ky
 
     def classify(self, lat: float, lon: float, margin_m: float, deep_m: float = 0.0) -> int:
         x = (lon - self._lon0) * self._kx

@@ -49,16 +49,17 @@ from math import cos, pi, radians, sqrt
 
 from ingest.wire import Reading
 from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
-from monitor.detectors.fences import DEEP, INSIDE, OUTSIDE, Fence, build_fence, haversine_m
-from monitor.detectors.track import (
-    HOUR_MS,
-    add_point,
-    fit_track,
-    prune,
-    since,
+from monitor.detectors.fences import (
+    DEEP,
+    INSIDE,
+    OUTSIDE,
+    Fence,
+    build_fence,
+    haversine_m,
     to_latlon,
     to_xy,
 )
+from monitor.detectors.track import HOUR_MS, add_point, fit_track, prune, since
 from monitor.model import AlertKind, Finding, Pledge, Site, in_windows
 
 __all__ = ["GeofenceExitDetector", "GeofenceState"]

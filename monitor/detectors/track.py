@@ -4,8 +4,9 @@ A slow drift off a site is hard to see fix by fix (each fix scatters as far
 as the drift has gone) but plain in a line fitted through a few hours of
 fixes: the fitted speed of a parked asset is zero within a few metres an
 hour, and the line's end is known far better than any one fix. Points are
-metres east/north of the site's anchor, kept in a flat list ``[t_ms, x, y,
-segment, ...]`` (plain data, for the detector's checkpointed state).
+metres east/north of the site's anchor (``fences.to_xy``), kept in a flat
+list ``[t_ms, x, y, segment, ...]`` (plain data, for the detector's
+checkpointed state).
 
 >>> points: list[float] = []
 >>> for i in range(12):  # 60 m/h north, a fix every 5 minutes, no noise
@@ -20,13 +21,12 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from math import cos, hypot, radians, sqrt
+from math import hypot, sqrt
 from operator import mul
 
-__all__ = ["HOUR_MS", "TrackFit", "add_point", "fit_track", "prune", "since", "to_xy", "to_latlon"]
+__all__ = ["HOUR_MS", "TrackFit", "add_point", "fit_track", "prune", "since"]
 
 HOUR_MS = 3_600_000.0
-_M_PER_DEG = 6_371_008.8 * radians(1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +48,6 @@ class TrackFit:
     def at(self, hours: float) -> tuple[float, float]:
         """The line's position ``hours`` from ``now_ms`` (negative: earlier)."""
         return self.x_m + self.vx_m_h * hours, self.y_m + self.vy_m_h * hours
-
-
-def to_xy(lat0: float, lon0: float, lat: float, lon: float) -> tuple[float, float]:
-    """Metres east and north of (lat0, lon0) on a flat plane (fine for a few km)."""
-    return (lon - lon0) * _M_PER_DEG * cos(radians(lat0)), (lat - lat0) * _M_PER_DEG
-
-
-def to_latlon(lat0: float, lon0: float, x_m: float, y_m: float) -> tuple[float, float]:
-    """The inverse of ``to_xy``."""
-    return lat0 + y_m / _M_PER_DEG, lon0 + x_m / (_M_PER_DEG * cos(radians(lat0)))
 
 
 def add_point(points: list[float], t_ms: int, x_m: float, y_m: float, *, window_ms: int,

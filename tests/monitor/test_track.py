@@ -4,7 +4,8 @@ import random
 
 import pytest
 
-from monitor.detectors.track import add_point, fit_track, to_latlon, to_xy
+from monitor.detectors.fences import to_latlon, to_xy
+from monitor.detectors.track import add_point, fit_track
 
 MIN = 60_000
 HOUR = 3_600_000
