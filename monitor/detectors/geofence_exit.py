@@ -26,7 +26,9 @@ Two ways out, either raises the alarm:
   fence; a multipath wander travels less and turns back; a drifting asset's
   line is beyond the fence minutes after the asset is.
 
-A fix counts as back inside only when it is within the fence itself; the
+The finding's ``details["rule"]`` says which of the three raised it
+(``fixes``, ``evidence`` or ``track``). A fix counts as back inside only
+when it is within the fence itself; the
 alarm clears after ``min_fixes`` inside fixes spanning ``clear_ratio`` of
 the dwell. Fixes inside one of the pledge's approved moves (a maintenance
 trip, a scheduled port call) never start an exit.
@@ -298,7 +300,8 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         state.alarm, state.inside_since_ms, state.inside_fixes = True, None, 0
         _forget_evidence(state)
         state.track = None
-        return (self._active(state, reading, pledge, site),)
+        rule = "fixes" if clear else ("evidence" if weighed else "track")
+        return (self._active(state, reading, pledge, site, rule),)
 
     def _watch_return(self, state: GeofenceState, where: int, reading: Reading, pledge: Pledge,
                       site: Site) -> Sequence[Finding]:
@@ -324,12 +327,15 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         return abs(distance - state.reported_m) >= self.update_distance_m
 
     def _active(self, state: GeofenceState, reading: Reading, pledge: Pledge,
-                site: Site) -> Finding:
+                site: Site, rule: str | None = None) -> Finding:
         assert reading.lat is not None and reading.lon is not None
         distance = round(haversine_m(site.lat, site.lon, reading.lat, reading.lon), 1)
         state.reported_m = distance
-        details = {"distance_m": distance, "outside_since_ms": state.outside_since_ms,
-                   "lat": reading.lat, "lon": reading.lon}
+        details: dict[str, object] = {"distance_m": distance,
+                                      "outside_since_ms": state.outside_since_ms,
+                                      "lat": reading.lat, "lon": reading.lon}
+        if rule is not None:  # which rule raised it (a later "moved further" has none)
+            details["rule"] = rule
         return Finding(pledge.asset_id, self.kind, True, reading.ts_ms, "outside pledged site",
                        details)
 

@@ -68,6 +68,7 @@ def test_tow_of_5km_is_raised_within_dwell_plus_two_readings(cadence: int) -> No
     assert towed_at + DWELL <= found[0].at_ms <= towed_at + DWELL + 2 * cadence
     assert found[0].details["distance_m"] == pytest.approx(5000, abs=60)
     assert found[0].details["outside_since_ms"] == towed_at
+    assert found[0].details["rule"] == "fixes"  # every fix clear of the margin
 
 
 def test_a_single_multipath_jump_of_800m_raises_nothing() -> None:
@@ -206,6 +207,7 @@ def test_a_slow_drift_is_judged_by_the_evidence_of_its_fixes(seed: int) -> None:
     found = findings(_drift(random.Random(seed), 60, 10))
     assert [f.active for f in found][:1] == [True]
     assert found[0].at_ms - T0 <= 100 * MIN
+    assert found[0].details["rule"] == "evidence"
 
 
 @pytest.mark.parametrize(("north_m", "sigma_m"), [(200, 10), (190, 15), (170, 30)])
@@ -228,6 +230,7 @@ def test_a_drift_from_inside_is_raised_within_dwell_plus_two_readings(seed: int)
     assert [f.active for f in found][:1] == [True]
     assert 3 * HOUR < found[0].at_ms - T0 <= 3 * HOUR + DWELL + 2 * CADENCE
     assert found[0].details["outside_since_ms"] == found[0].at_ms - DWELL
+    assert found[0].details["rule"] == "track"
 
 
 def test_a_fix_wandering_on_the_fence_line_for_twenty_days_raises_nothing() -> None:
