@@ -15,8 +15,10 @@ the alarms by the rule that raised them (``details["rule"]``):
   error (a random walk pulled back 10% a fix, 6 m steps: about 14 m each
   way, for about an hour) plus heavy-tailed errors (Student t, 3 degrees)
   of 3 m x HDOP, HDOP 1.0-1.8;
-- ``correlated, work spots``: the same, driven every ~3 hours to another
-  spot 5-60 m inside the line (a machine working along its yard's edge);
+- ``correlated, work spots, course C``: the same, driven every ~3 hours to
+  another spot 5-60 m inside the line (a machine working along its yard's
+  edge), half the drives caught by a fix on the way; the course the tracker
+  reports while parked is held from the last drive, absent, or random;
 - ``drift N m/h``: the same errors on a machine creeping straight out from
   80 m inside at N m/h: not false alarms but the other side of the trade,
   how many are raised within the dwell (10 min) plus two readings of the
@@ -49,19 +51,21 @@ M_PER_DEG = 111_195.0
 PLEDGE = Pledge("a1", "l1", "b1", "construction", Site(LAT0, LON0, radius_m=RADIUS_M),
                 cadence_s=STEP_MS / 1000, geofence_dwell_s=DWELL_S)
 
-#: (north_m, east_m, hdop) of the fix at each step, from a seeded generator.
-Path = Iterator[tuple[float, float, float]]
+#: (north_m, east_m, hdop, speed_kmh, heading_deg) of the fix at each step, seeded.
+Path = Iterator[tuple[float, float, float, float, float | None]]
 
 
-def _reading(i: int, north: float, east: float, hdop: float) -> Reading:
+def _reading(i: int, north: float, east: float, hdop: float, speed: float,
+             heading: float | None) -> Reading:
     lat = LAT0 + north / M_PER_DEG
     lon = LON0 + east / (M_PER_DEG * math.cos(math.radians(LAT0)))
-    return Reading("d1", i, T0 + i * STEP_MS, lat=lat, lon=lon, gnss_fix=3, hdop=hdop)
+    return Reading("d1", i, T0 + i * STEP_MS, lat=lat, lon=lon, gnss_fix=3, hdop=hdop,
+                   speed_kmh=speed, heading_deg=heading)
 
 
 def plain(rng: random.Random, steps: int, sigma: float, inside: float) -> Path:
     for _ in range(steps):
-        yield RADIUS_M - inside + rng.gauss(0, sigma), rng.gauss(0, sigma), 1.0
+        yield RADIUS_M - inside + rng.gauss(0, sigma), rng.gauss(0, sigma), 1.0, 0.0, 90.0
 
 
 def wander(rng: random.Random, steps: int, amplitude: float) -> Path:
@@ -70,7 +74,7 @@ def wander(rng: random.Random, steps: int, amplitude: float) -> Path:
         h = i * STEP_MS / HOUR
         yield (RADIUS_M - amplitude + amplitude * math.sin(2 * math.pi * h / 5.3 + phase)
                + rng.gauss(0, 10), amplitude * math.sin(2 * math.pi * h / 3.7 + 1.0)
-               + rng.gauss(0, 10), 1.0)
+               + rng.gauss(0, 10), 1.0, 0.0, 90.0)
 
 
 def _t3(rng: random.Random) -> float:
@@ -78,18 +82,34 @@ def _t3(rng: random.Random) -> float:
 
 
 def correlated(rng: random.Random, steps: int, spots: bool = False,
-               drift_m_h: float = 0.0) -> Path:
-    """A receiver's correlated error and heavy tails; optionally moved between work spots,
-    or creeping north from 80 m inside at ``drift_m_h``."""
+               drift_m_h: float = 0.0, course: str = "held") -> Path:
+    """A receiver's correlated error and heavy tails; optionally moved between work spots
+    (half the moves are caught by a fix on the way, reporting 3 km/h), or creeping north
+    from 80 m inside at ``drift_m_h`` (too slow to show any speed). The course reported
+    while parked is ``held`` from the last drive (most trackers), ``none``, or ``random``
+    (a receiver's raw course at standstill)."""
+    heading = rng.uniform(0, 360)
     hdop = rng.choice((1.0, 1.2, 1.5, 1.8))
     north, east = (RADIUS_M - 80.0, 0.0) if drift_m_h else (RADIUS_M - rng.uniform(5, 40), 0.0)
     wx = wy = 0.0
+    bound: tuple[float, float] | None = None  # where a move seen on the way is going
     for i in range(steps):
-        if spots and rng.random() < 1 / 36:
-            north, east, wx, wy = RADIUS_M - rng.uniform(5, 60), rng.uniform(-40, 40), 0.0, 0.0
+        speed = 0.0
+        if bound is not None:
+            (north, east), bound = bound, None
+        elif spots and rng.random() < 1 / 36:
+            to = (RADIUS_M - rng.uniform(5, 60), rng.uniform(-40, 40))
+            if rng.random() < 0.5:  # this fix is on the way
+                north, east, speed, bound = (north + to[0]) / 2, (east + to[1]) / 2, 3.0, to
+            else:
+                north, east = to
+            wx, wy, heading = 0.0, 0.0, rng.uniform(0, 360)
         wx, wy = 0.9 * wx + rng.gauss(0, 6), 0.9 * wy + rng.gauss(0, 6)
         truth = north + drift_m_h * i * STEP_MS / HOUR
-        yield truth + wy + 3 * hdop * _t3(rng), east + wx + 3 * hdop * _t3(rng), hdop
+        said = (heading if course == "held" else None if course == "none"
+                else rng.uniform(0, 360))
+        yield (truth + wy + 3 * hdop * _t3(rng), east + wx + 3 * hdop * _t3(rng), hdop, speed,
+               said)
 
 
 def run(path: Path) -> list[tuple[int, str]]:
@@ -97,8 +117,8 @@ def run(path: Path) -> list[tuple[int, str]]:
     detector = GeofenceExitDetector()
     state = detector.initial_state()
     raised = []
-    for i, (north, east, hdop) in enumerate(path):
-        state, found = detector.on_reading(state, _reading(i, north, east, hdop), PLEDGE)
+    for i, fix in enumerate(path):
+        state, found = detector.on_reading(state, _reading(i, *fix), PLEDGE)
         raised += [(i, str(f.details.get("rule"))) for f in found if f.active]
     return raised
 
@@ -152,23 +172,25 @@ def main() -> None:
     rows.append(false_alarms("correlated", [
         (lambda s=s: correlated(random.Random(500 + s), steps))
         for s in range(2 * args.seeds)], args.days))
-    rows.append(false_alarms("correlated, work spots", [
-        (lambda s=s: correlated(random.Random(500 + s), steps, spots=True))
-        for s in range(2 * args.seeds)], args.days))
+    for course in ("held", "none", "random"):
+        rows.append(false_alarms(f"correlated, work spots, course {course}", [
+            (lambda s=s, c=course: correlated(random.Random(500 + s), steps, spots=True,
+                                              course=c))
+            for s in range(2 * args.seeds)], args.days))
     timing = [drift_timing(rate, 4 * args.seeds) for rate in (40, 60, 120)]
     if args.json:
         print(json.dumps({"false_alarms": rows, "drifts": timing}, indent=2))
         return
     print(f"geofence alone, 200 m circle, a fix every 5 min, {args.days:g} days a run "
           f"({time.process_time() - started:.0f} s CPU)")
-    print(f"{'scenario':<26}{'runs':>6}{'asset-days':>12}{'alarms':>8}"
+    print(f"{'scenario':<36}{'runs':>6}{'asset-days':>12}{'alarms':>8}"
           f"{'per 1,000 asset-days':>22}  by rule")
     for row in rows:
-        print(f"{row['scenario']:<26}{row['runs']:>6}{row['asset_days']:>12g}{row['alarms']:>8}"
+        print(f"{row['scenario']:<36}{row['runs']:>6}{row['asset_days']:>12g}{row['alarms']:>8}"
               f"{row['per_1000_asset_days']:>22}  {row['by_rule'] or '-'}")
-    print(f"\n{'drift':<26}{'runs':>6}{'within dwell+2':>16}{'late':>6}{'missed':>8}")
+    print(f"\n{'drift':<36}{'runs':>6}{'within dwell+2':>16}{'late':>6}{'missed':>8}")
     for row in timing:
-        print(f"{row['scenario']:<26}{row['runs']:>6}{row['within']:>16}{row['late']:>6}"
+        print(f"{row['scenario']:<36}{row['runs']:>6}{row['within']:>16}{row['late']:>6}"
               f"{row['missed']:>8}")
 
 

@@ -24,7 +24,13 @@ Two ways out, either raises the alarm:
   ``track_recent_s`` keep going that way at ``track_keep_on`` of the speed.
   A parked asset's line stands still, however its fixes scatter across the
   fence; a multipath wander travels less and turns back; a drifting asset's
-  line is beyond the fence minutes after the asset is.
+  line is beyond the fence minutes after the asset is. A machine driven
+  between work spots also starts a new level when the tracker says it was
+  driven, however short the drive: a fix reporting ``track_moving_kmh`` or
+  more (kept out of the track), or a course changed by more than
+  ``track_turn_deg`` (trackers hold the last course while parked; one whose
+  course changes on more than ``track_turns_max`` of its fixes is not
+  believed). A drift creeps at metres an hour and shows neither.
 
 The finding's ``details["rule"]`` says which of the three raised it
 (``fixes``, ``evidence`` or ``track``). A fix counts as back inside only
@@ -48,6 +54,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import cos, pi, radians, sqrt
+from typing import cast
 
 from ingest.wire import Reading
 from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
@@ -92,6 +99,9 @@ class GeofenceState(StateRecord):
     # anchor; a new segment after each jump); None far inside.
     track: list[float] | None = None
     track_rest: int = 0  # fixes to go before the line is fitted again (it stood still)
+    track_moved: bool = False  # a fix showed it driven: the next point starts a new segment
+    track_heading: float | None = None  # the last fix's course (held while parked)
+    track_turns: float = 0.0  # how often the course changes from fix to fix (a running mean)
 
 
 class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
@@ -109,7 +119,8 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
                  track_z_speed: float = 5.0, track_z_position: float = 2.0,
                  track_jump: float = 8.0, track_recent_s: float = 3600.0,
                  track_keep_on: float = 0.5, track_z_rest: float = 2.0,
-                 track_rest_fixes: int = 5) -> None:
+                 track_rest_fixes: int = 5, track_moving_kmh: float = 2.0,
+                 track_turn_deg: float = 10.0, track_turns_max: float = 0.2) -> None:
         self.min_fix, self.max_hdop, self.margin_m = min_fix, max_hdop, margin_m
         self.hdop_accuracy_m, self.min_fixes = hdop_accuracy_m, min_fixes
         self.clear_ratio = clear_ratio
@@ -125,6 +136,8 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         self.track_jump, self.track_keep_on = track_jump, track_keep_on
         self.track_recent_ms = int(track_recent_s * 1000)
         self.track_z_rest, self.track_rest_fixes = track_z_rest, track_rest_fixes
+        self.track_moving_kmh, self.track_turn_deg = track_moving_kmh, track_turn_deg
+        self.track_turns_max = track_turns_max
         # Built once per asset's site; a reloaded but equal Site keeps its fence.
         self._fences: dict[str, tuple[Site, Fence]] = {}
 
@@ -167,8 +180,8 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         if seen is not None and seen > sigma:
             sigma = seen
         # Vague fixes stay out of the track, as out of the evidence.
-        tracked = margin == self.margin_m and self._follow(state, fence, site, lat, lon, ts,
-                                                           sigma, pledge)
+        tracked = margin == self.margin_m and self._follow(state, fence, site, reading, sigma,
+                                                           pledge)
         if where == INSIDE and state.evidence == 0.0 and state.outside_since_ms is None and (
                 not tracked):
             return state, NO_FINDINGS  # home and nothing building up
@@ -211,9 +224,10 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
             state.evidence_since_ms = ts
         state.evidence, state.evidence_fixes = total, state.evidence_fixes + 1
 
-    def _follow(self, state: GeofenceState, fence: Fence, site: Site, lat: float, lon: float,
-                ts: int, sigma: float, pledge: Pledge) -> bool:
+    def _follow(self, state: GeofenceState, fence: Fence, site: Site, reading: Reading,
+                sigma: float, pledge: Pledge) -> bool:
         """Keep the track of a sharp fix near the fence; True if the track says it left."""
+        lat, lon, ts = cast(float, reading.lat), cast(float, reading.lon), reading.ts_ms
         near = self.track_near_m
         excess = fence.excess_m(lat, lon, near)
         points = state.track
@@ -226,9 +240,16 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         if points is None:
             points, state.track_rest = [], 0
             state.track = points
+        if self._driven(state, reading):
+            state.track_moved, state.track_rest = True, 0
+        speed = reading.speed_kmh
+        if speed is not None and speed >= self.track_moving_kmh:
+            return False  # on its way: where it stops starts the next segment
         x, y = to_xy(site.lat, site.lon, lat, lon)
-        add_point(points, ts, x, y, window_ms=self.track_window_ms,
-                  spacing_ms=self.track_spacing_ms, jump_m=self.track_jump * sigma)
+        if add_point(points, ts, x, y, window_ms=self.track_window_ms,
+                     spacing_ms=self.track_spacing_ms,
+                     jump_m=-1.0 if state.track_moved else self.track_jump * sigma):
+            state.track_moved = False
         if excess < -3.0 * sigma:
             return False  # the line's end cannot be beyond the fence by 3 errors yet
         if state.track_rest > 0:
@@ -262,6 +283,29 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
             return False
         along = (late.vx_m_h * fit.vx_m_h + late.vy_m_h * fit.vy_m_h) / speed
         return along >= self.track_keep_on * speed
+
+    def _driven(self, state: GeofenceState, reading: Reading) -> bool:
+        """Did the tracker say the machine was driven since the last fix? A drift creeps at
+        metres an hour and shows neither.
+
+        Either this fix reports a speed of ``track_moving_kmh`` or more, or its course
+        differs by more than ``track_turn_deg`` from the last one's: trackers hold the last
+        course while parked, so a parked machine's course changes only when it is driven.
+        A tracker whose course changes on more than ``track_turns_max`` of its fixes
+        (one that reports a parked receiver's random course) is not believed.
+        """
+        speed, heading = reading.speed_kmh, reading.heading_deg
+        moving = speed is not None and speed >= self.track_moving_kmh
+        if heading is None:
+            return moving
+        last, state.track_heading = state.track_heading, heading
+        if last is None:
+            return moving
+        turned = abs((heading - last + 180.0) % 360.0 - 180.0) > self.track_turn_deg
+        turns = state.track_turns
+        turns += ((1.0 if turned else 0.0) - turns) / 32.0
+        state.track_turns = turns
+        return moving or (turned and turns < self.track_turns_max)
 
     def _fence(self, asset_id: str, site: Site) -> Fence:
         cached = self._fences.get(asset_id)

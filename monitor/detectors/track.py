@@ -10,8 +10,8 @@ checkpointed state).
 
 >>> points: list[float] = []
 >>> for i in range(12):  # 60 m/h north, a fix every 5 minutes, no noise
-...     add_point(points, i * 300_000, 0.0, 5.0 * i, window_ms=7_200_000, spacing_ms=0,
-...               jump_m=50.0)
+...     _ = add_point(points, i * 300_000, 0.0, 5.0 * i, window_ms=7_200_000, spacing_ms=0,
+...                   jump_m=50.0)
 >>> fit = fit_track(points, now_ms=3_300_000, sigma_floor_m=10.0)
 >>> round(fit.y_m, 1), round(fit.vy_m_h, 1), round(fit.se_now_m, 1)
 (55.0, 60.0, 5.4)
@@ -51,22 +51,24 @@ class TrackFit:
 
 
 def add_point(points: list[float], t_ms: int, x_m: float, y_m: float, *, window_ms: int,
-              spacing_ms: int, jump_m: float) -> None:
+              spacing_ms: int, jump_m: float) -> bool:
     """Append a fix at least ``spacing_ms`` after the last one; forget those older than
     ``window_ms`` (spacing keeps a fast reporter's window as long as a slow one's).
 
     A fix more than ``jump_m`` from the last starts a new segment: the machine
-    was driven to another spot (or the fix is an outlier, alone in its segment).
+    was driven to another spot (or the fix is an outlier, alone in its segment);
+    a negative ``jump_m`` always does. True if the fix was kept.
     """
     segment = 0.0
     if points:
         if t_ms - points[-4] < spacing_ms:
-            return
+            return False
         segment = points[-1]
         if hypot(x_m - points[-3], y_m - points[-2]) > jump_m:
             segment += 1.0
     points += (float(t_ms), x_m, y_m, segment)
     prune(points, t_ms - window_ms)
+    return True
 
 
 def since(points: list[float], t_ms: float) -> int:

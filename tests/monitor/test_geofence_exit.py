@@ -262,6 +262,51 @@ def test_a_machine_driven_to_a_spot_by_the_fence_is_not_a_drift(seed: int) -> No
     assert [f.active for f in findings(readings, detector=naive)][:1] == [True]
 
 
+def _staircase(seed: int, course: str, on_the_way: bool = False) -> list[Reading]:
+    """Driven 35 m outward every hour, from 105 m to 10 m beyond the 200 m fence, then
+    parked there: each move too small to see fix to fix through 10 m of noise, but the
+    spots together make a 35 m/h line out of the fence (the plain rules' margins hold)."""
+    rng = random.Random(seed)
+    readings, ts, heading = [], T0, 90.0
+    for north, hours in ((105, 1), (140, 1), (175, 1), (210, 6)):
+        if on_the_way and north != 105:  # a fix caught between the spots, under way
+            readings.append(fix(ts, noisy(rng, 10, north_m=north - 17), speed_kmh=3.0,
+                                heading_deg=0.0))
+            ts += CADENCE
+        heading = (heading + 100.0) % 360.0  # parked at another angle
+        for _ in range(hours * 12):
+            said = {"held": heading, "none": None, "random": rng.uniform(0, 360)}[course]
+            readings.append(fix(ts, noisy(rng, 10, north_m=north), speed_kmh=0.0,
+                                heading_deg=said))
+            ts += CADENCE
+    return readings
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_spots_reached_by_driving_are_not_a_drift(seed: int) -> None:
+    # The tracker tells a drive from a drift: its course, held while parked, changes when
+    # the machine is driven, and a fix caught under way reports a speed. Each says the
+    # points after it are a new spot (a new level of the track, no velocity).
+    assert findings(_staircase(seed, "held")) == []
+    assert findings(_staircase(seed, "none", on_the_way=True)) == []
+    # Without either (no course, no fix under way), or with a course that changes on every
+    # fix (a receiver's raw course at a standstill: not believed), the spots are a line.
+    for blind in (_staircase(seed, "none"), _staircase(seed, "random")):
+        assert [f.details.get("rule") for f in findings(blind)][:1] == ["track"]
+
+
+@pytest.mark.parametrize("course", ["held", "random"])
+def test_a_drift_reports_no_drive_and_is_still_raised(course: str) -> None:
+    # A drift creeps at metres an hour: its speed is 0 and a held course never changes.
+    rng = random.Random(2)
+    readings = [fix(ts, noisy(rng, 10, north_m=80 + 40 * (ts - T0) / HOUR), speed_kmh=0.0,
+                    heading_deg=45.0 if course == "held" else rng.uniform(0, 360))
+                for ts in day(hours=6)]
+    found = findings(readings)
+    assert [f.active for f in found][:1] == [True]
+    assert 3 * HOUR < found[0].at_ms - T0 <= 3 * HOUR + DWELL + 2 * CADENCE
+
+
 def test_vague_fixes_do_not_add_evidence() -> None:
     # 40 m out for a day, every fix claiming 60 m accuracy (hdop 6): a vague fix's error is
     # a bias, not noise that averages out, so only the strict rule (beyond 60 m) may raise it.
