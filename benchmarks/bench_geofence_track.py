@@ -1,7 +1,7 @@
 """What the geofence costs for assets parked near their fence, where its track rule works.
 
 ``bench_monitor.py`` times a fleet parked near its anchors, far inside the
-fence, where the geofence's track (the line through three hours of fixes)
+fence, where the geofence's track (the line through six hours of fixes)
 is never kept. This times the worst case: every asset parked 0-150 m inside
 a 200 m circle, so every fix is added to the track, and those within about
 three noise widths of the line are fitted. Prints readings/s and memory per
@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     pledges, rounds = fleet(args.assets, seed=7)
-    timed_from = 144  # after half a day: the track holds its full three hours
+    timed_from = 144  # after half a day: the track holds its full six hours
     n = args.assets * (len(rounds) - timed_from)
     results = [run_once(pledges, rounds, timed_from) for _ in range(args.runs)]
     seconds = statistics.median(r[0] for r in results)

@@ -24,7 +24,10 @@ Two ways out, either raises the alarm:
   ``track_recent_s`` keep going that way at ``track_keep_on`` of the speed.
   A parked asset's line stands still, however its fixes scatter across the
   fence; a multipath wander travels less and turns back; a drifting asset's
-  line is beyond the fence minutes after the asset is. A machine driven
+  line is beyond the fence minutes after the asset is. The window is six
+  hours because GNSS errors are correlated for tens of minutes and a
+  multipath wander swings over hours: a line through three hours follows a
+  wander's swing out, one through six averages it away. A machine driven
   between work spots also starts a new level when the tracker says it was
   driven, however short the drive: a fix reporting ``track_moving_kmh`` or
   more (kept out of the track), or a course changed by more than
@@ -114,10 +117,10 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
                  evidence_slack: float = 0.75, evidence_alarm: float = 2.0,
                  evidence_clip: float = 3.0, learn_steps: int = 12,
                  evidence_margin_m: float = 20.0, keep_steps: int = 96,
-                 track_window_s: float = 3 * 3600.0, track_points: int = 36,
+                 track_window_s: float = 6 * 3600.0, track_points: int = 72,
                  track_near_m: float = 150.0, track_min_travel_m: float = 90.0,
                  track_z_speed: float = 5.0, track_z_position: float = 2.0,
-                 track_jump: float = 8.0, track_recent_s: float = 3600.0,
+                 track_jump: float = 6.0, track_recent_s: float = 3600.0,
                  track_keep_on: float = 0.5, track_z_rest: float = 2.0,
                  track_rest_fixes: int = 5, track_moving_kmh: float = 2.0,
                  track_turn_deg: float = 10.0, track_turns_max: float = 0.2) -> None:
