@@ -261,7 +261,7 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         if len(points) < 32:  # fewer than 8 points: the fit below needs 6 beyond its levels
             return False
         fit = fit_track(points, ts, sigma)
-        if fit is None or fit.points - fit.segments < 6 or fit.last < 3:
+        if fit is None or fit.points - fit.segments < 6 or fit.last < 2:
             return False
         speed = fit.speed_m_h
         if speed < self.track_z_speed * fit.se_speed_m_h:
