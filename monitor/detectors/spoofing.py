@@ -103,16 +103,23 @@ class SpoofingDetector(ReadingsOnly[SpoofingState]):
         if state.max_ts_ms is not None and ts <= state.max_ts_ms:
             return state, NO_FINDINGS
         state.max_ts_ms = ts
-        was = state.teleport + 2 * state.frozen + 4 * state.replay + 8 * state.ghost
-        self._sequence(state, reading.seq)
+        was = (state.teleport, state.frozen, state.replay, state.ghost)
+        seq, top = reading.seq, state.max_seq
+        if top is not None and seq > top and not state.replay:
+            # _sequence's common case, without its call: the next number, nothing to clear.
+            state.prev_seq = state.max_seq = seq
+            state.stale_run = 0
+            state.fresh_run += 1
+        else:
+            self._sequence(state, seq)
         lat, fix, hdop = reading.lat, reading.gnss_fix, reading.hdop
         if (lat is not None and (fix is None or fix >= 2) and (hdop is None or hdop <= 5.0)
                 and not state.replay):
             self._position(state, reading, pledge)
-        if state.teleport + 2 * state.frozen + 4 * state.replay + 8 * state.ghost == was:
-            return state, NO_FINDINGS
         now = (state.teleport, state.frozen, state.replay, state.ghost)
-        if any(n and not (was >> i) & 1 for i, n in enumerate(now)):
+        if now == was:
+            return state, NO_FINDINGS
+        if any(n and not w for n, w in zip(now, was, strict=True)):
             causes = [c for c, on in zip(_CAUSES, now, strict=True) if on]
             details = {"cause": "+".join(causes), "lat": reading.lat, "lon": reading.lon,
                        "seq": reading.seq}
@@ -152,10 +159,10 @@ class SpoofingDetector(ReadingsOnly[SpoofingState]):
                 > self.ghost_kmh * (r.ts_ms - fts)):
             # (Else nothing would change: a parked truck's fixes are metres apart, no haversine.)
             self._ghost(state, r, pledge, flat, flon, fts)
-        speed = max_speed_for(pledge.asset_kind)
-        from_trusted = abs(lat - state.fix_lat) + abs(lon - state.fix_lon) >= NEAR_DEG and (
-            impossible_jump(state.fix_lat, state.fix_lon, state.fix_ts_ms, lat, lon,
-                            r.ts_ms, hdop=r.hdop, max_speed_kmh=speed))
+        # Most fixes are metres from the trusted one: no speed limit to look up.
+        from_trusted = abs(lat - flat) + abs(lon - flon) >= NEAR_DEG and impossible_jump(
+            flat, flon, fts, lat, lon, r.ts_ms, hdop=r.hdop,
+            max_speed_kmh=max_speed_for(pledge.asset_kind))
         if pledge.approved_moves and in_windows(pledge.approved_moves, r.ts_ms):
             # An approved move (a port call, a workshop trip) may end anywhere: trust it.
             from_trusted = False
@@ -174,6 +181,7 @@ class SpoofingDetector(ReadingsOnly[SpoofingState]):
             return
         # Impossible from the trusted fix: confirmed when the next ones move on plausibly from it.
         slat, slon, sts = state.sus_lat, state.sus_lon, state.sus_ts_ms
+        speed = max_speed_for(pledge.asset_kind)
         agrees = slat is not None and slon is not None and sts is not None and not (
             impossible_jump(slat, slon, sts, lat, lon, r.ts_ms, hdop=r.hdop, max_speed_kmh=speed))
         state.sus_fixes = state.sus_fixes + 1 if agrees else 1
