@@ -153,14 +153,14 @@ class SpoofingDetector(ReadingsOnly[SpoofingState]):
             state.fix_lat, state.fix_lon, state.fix_ts_ms = lat, lon, r.ts_ms
             return
         flat, flon, fts = state.fix_lat, state.fix_lon, state.fix_ts_ms
+        apart_deg = abs(lat - flat) + abs(lon - flon)  # x the longest degree: a bound in metres
         if state.ghost or state.ghost_run or (
                 r.ignition is False and pledge.asset_kind in DRIVES_ITSELF
-                and (abs(lat - flat) + abs(lon - flon)) * _M_PER_DEG_MAX * 3600.0
-                > self.ghost_kmh * (r.ts_ms - fts)):
+                and apart_deg * _M_PER_DEG_MAX * 3600.0 > self.ghost_kmh * (r.ts_ms - fts)):
             # (Else nothing would change: a parked truck's fixes are metres apart, no haversine.)
             self._ghost(state, r, pledge, flat, flon, fts)
         # Most fixes are metres from the trusted one: no speed limit to look up.
-        from_trusted = abs(lat - flat) + abs(lon - flon) >= NEAR_DEG and impossible_jump(
+        from_trusted = apart_deg >= NEAR_DEG and impossible_jump(
             flat, flon, fts, lat, lon, r.ts_ms, hdop=r.hdop,
             max_speed_kmh=max_speed_for(pledge.asset_kind))
         if pledge.approved_moves and in_windows(pledge.approved_moves, r.ts_ms):
