@@ -94,7 +94,6 @@ class CircleFence:
         return excess if excess > -floor_m else -floor_m
 
 
-
 class PolygonFence:
     __slots__ = ("_lat0", "_lon0", "_kx", "_ky", "_shape", "_r_in", "_r_in2", "_r_out")
 

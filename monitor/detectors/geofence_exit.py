@@ -243,10 +243,12 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         if points is None:
             points, state.track_rest = [], 0
             state.track = points
-        if self._driven(state, reading):
-            state.track_moved, state.track_rest = True, 0
         speed = reading.speed_kmh
-        if speed is not None and speed >= self.track_moving_kmh:
+        moving = speed is not None and speed >= self.track_moving_kmh
+        if self._turned(state, reading.heading_deg) or moving:
+            # Driven (a drift creeps at metres an hour and shows neither): a new spot.
+            state.track_moved, state.track_rest = True, 0
+        if moving:
             return False  # on its way: where it stops starts the next segment
         x, y = to_xy(site.lat, site.lon, lat, lon)
         if add_point(points, ts, x, y, window_ms=self.track_window_ms,
@@ -266,8 +268,8 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         speed = fit.speed_m_h
         if speed < self.track_z_speed * fit.se_speed_m_h:
             if speed < self.track_z_rest * fit.se_speed_m_h:
-                # Clearly still (an asset parked on its fence line): a line through three
-                # hours of fixes cannot reach track_z_speed within a few more of them.
+                # Clearly still (an asset parked on its fence line): a line through hours
+                # of fixes cannot reach track_z_speed within a few more of them.
                 state.track_rest = self.track_rest_fixes
             return False  # standing still, as far as the fixes can tell
         if speed * (ts - points[0]) / HOUR_MS < self.track_min_travel_m:
@@ -287,28 +289,24 @@ class GeofenceExitDetector(ReadingsOnly[GeofenceState]):
         along = (late.vx_m_h * fit.vx_m_h + late.vy_m_h * fit.vy_m_h) / speed
         return along >= self.track_keep_on * speed
 
-    def _driven(self, state: GeofenceState, reading: Reading) -> bool:
-        """Did the tracker say the machine was driven since the last fix? A drift creeps at
-        metres an hour and shows neither.
+    def _turned(self, state: GeofenceState, heading: float | None) -> bool:
+        """Did the course change by more than ``track_turn_deg`` since the last fix?
 
-        Either this fix reports a speed of ``track_moving_kmh`` or more, or its course
-        differs by more than ``track_turn_deg`` from the last one's: trackers hold the last
-        course while parked, so a parked machine's course changes only when it is driven.
-        A tracker whose course changes on more than ``track_turns_max`` of its fixes
-        (one that reports a parked receiver's random course) is not believed.
+        Trackers hold the last course while parked, so a parked machine's course
+        changes only when it is driven. A tracker whose course changes on more than
+        ``track_turns_max`` of its fixes (one that reports a parked receiver's random
+        course) is not believed.
         """
-        speed, heading = reading.speed_kmh, reading.heading_deg
-        moving = speed is not None and speed >= self.track_moving_kmh
         if heading is None:
-            return moving
+            return False
         last, state.track_heading = state.track_heading, heading
         if last is None:
-            return moving
+            return False
         turned = abs((heading - last + 180.0) % 360.0 - 180.0) > self.track_turn_deg
         turns = state.track_turns
         turns += ((1.0 if turned else 0.0) - turns) / 32.0
         state.track_turns = turns
-        return moving or (turned and turns < self.track_turns_max)
+        return turned and turns < self.track_turns_max
 
     def _fence(self, asset_id: str, site: Site) -> Fence:
         cached = self._fences.get(asset_id)

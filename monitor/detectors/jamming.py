@@ -72,8 +72,9 @@ class JammingDetector(ReadingsOnly[JammingState]):
         fix, lat, lon = reading.gnss_fix, reading.lat, reading.lon
         if lat is not None and (fix is None or fix >= 2):
             state.last_ts_ms = ts
-            if state.blind_since_ms is not None and lon is not None:
-                return state, self._fix_back(state, reading, lat, lon, pledge)
+            since = state.blind_since_ms
+            if since is not None and lon is not None:
+                return state, self._fix_back(state, reading, since, lat, lon, pledge)
             state.last_lat, state.last_lon = lat, lon
             if not state.alarm:  # the common case, without _good_fix's call
                 state.lost_since_ms, state.lost_readings = None, 0
@@ -99,15 +100,15 @@ class JammingDetector(ReadingsOnly[JammingState]):
         return state, (Finding(pledge.asset_id, self.kind, True, ts,
                                "GNSS fix lost while the machine works", details),)
 
-    def _fix_back(self, state: JammingState, reading: Reading, lat: float, lon: float,
-                  pledge: Pledge) -> Sequence[Finding]:
-        """The first good fix after a blind spell: raised if the machine moved unseen."""
-        since, worked = state.blind_since_ms, state.blind_worked
-        plat, plon = state.last_lat, state.last_lon
+    def _fix_back(self, state: JammingState, reading: Reading, since: int, lat: float,
+                  lon: float, pledge: Pledge) -> Sequence[Finding]:
+        """The first good fix after a blind spell from ``since``: raised if the machine
+        moved unseen."""
+        worked, plat, plon = state.blind_worked, state.last_lat, state.last_lon
         state.blind_since_ms, state.blind_worked = None, False
         state.last_lat, state.last_lon = lat, lon
         ts = reading.ts_ms
-        if state.alarm or since is None or not worked or plat is None or plon is None or (
+        if state.alarm or not worked or plat is None or plon is None or (
                 ts - since < self.min_s * 1000):
             return self._good_fix(state, ts, pledge)
         moved = haversine_m(plat, plon, lat, lon)
