@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo run test lint typecheck unit services bench-deps clean
+.PHONY: demo run test lint typecheck unit services bench-deps compiled clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,12 +11,16 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+## Compile the monitor's hot path with mypyc (monitor/compiled.py); skipped if up to date.
+compiled: $(BIN)/.installed
+	$(BIN)/python scripts/build-compiled
+
 ## Run the whole platform on embedded defaults with a simulated fleet (^C to stop).
-demo: $(BIN)/.installed
+demo: $(BIN)/.installed compiled
 	$(BIN)/collateral demo $(ARGS)
 
 ## Run broker, ingest, monitor, webhooks and API without the simulator.
-run: $(BIN)/.installed
+run: $(BIN)/.installed compiled
 	$(BIN)/collateral run $(ARGS)
 
 ## Install the real servers the integration tests start (influxd, mosquitto).
@@ -28,8 +32,10 @@ bench-deps:
 	@./scripts/install-bench-deps
 
 ## Lint, type-check and run every test (integration tests start their own servers).
-test: $(BIN)/.installed services lint typecheck
+test: $(BIN)/.installed services lint typecheck compiled
 	$(BIN)/pytest -q $(ARGS)
+	@echo "the detectors' tests again, on the pure-Python monitor (monitor/compiled.py)"
+	COLLATERAL_PURE_PYTHON=1 $(BIN)/pytest -q -p no:cacheprovider tests/monitor monitor
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -38,4 +44,4 @@ typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var build .pytest_cache .mypy_cache .ruff_cache

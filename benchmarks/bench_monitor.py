@@ -19,6 +19,10 @@ warm-up (the geofence learns a tracker's scatter over its first 96 fixes,
 eight hours at a 5-minute cadence), the dearer path. ``--warm-rounds 100``
 feeds 100 readings per asset untimed first and times the steady state a
 running monitor spends its life in.
+The monitor runs compiled (``monitor.compiled``: mypyc, built by ``make
+compiled``) when its build is fresh, as the platform does; the first line
+says which. ``COLLATERAL_PURE_PYTHON=1`` runs it as plain Python, the
+baseline for the compiled build's ratio.
 Memory is what tracemalloc sees (Python objects: states, fences, dict
 entries); GEOS's own allocations for polygon sites are outside it.
 """
@@ -38,6 +42,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ingest.wire import Reading
+from monitor import compiled
 from monitor.detectors.base import Detector
 from monitor.engine import DetectionEngine, default_detectors, spine_detectors
 from monitor.model import Pledge, Site
@@ -166,6 +171,8 @@ def main() -> None:
     load_after = os.getloadavg()
     circles, polygons = (args.assets + 1) // 2, args.assets // 2
     timed = len(readings) - warm
+    print(f"monitor: {'compiled (mypyc)' if compiled.active() else 'pure Python'} "
+          f"({compiled.status()[1]})")
     print(f"assets {args.assets:,} ({circles:,} circle / {polygons:,} polygon sites), "
           f"{timed:,} readings timed per run (after {args.warm_rounds + 1} per asset build "
           f"its state and fence), median of {args.runs} runs, CPU time of one core")
