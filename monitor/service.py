@@ -21,6 +21,7 @@ import paho.mqtt.client as mqtt
 from ingest.dedup import Deduplicator
 from ingest.handoff import decode_handoff, handoff_topic
 from ingest.mqtt import MqttEndpoint, connect_consumer, stop_worker
+from monitor import compiled
 from monitor.alert_actions import acknowledge, resolve_by_person
 from monitor.alert_store import AlertChange, AlertStore
 from monitor.alerts import AlertPolicy, AlertStatus, apply_finding, apply_tick
@@ -82,6 +83,8 @@ class MonitorService:
         self.refresh_pledges()
         self.alerts.load()
         self._restore()
+        log.info("monitor: detection engine %s", "compiled (mypyc)" if compiled.active()
+                 else f"pure Python ({compiled.status()[1]})")
         parts = self.config.partitions or range(self.config.total_partitions)
         topics = [handoff_topic(p) for p in parts]
         self._client = connect_consumer(self.endpoint, self.config.client_id, topics,
