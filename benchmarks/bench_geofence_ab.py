@@ -9,6 +9,8 @@ The other version is a file, e.g. the geofence before the track rule::
     .venv/bin/python benchmarks/bench_geofence_ab.py --other /tmp/old_geofence.py
 
 It must import what this checkout provides (``monitor.detectors.fences`` etc.).
+The other file runs as Python, so this checkout must too: run with
+``COLLATERAL_PURE_PYTHON=1`` (it refuses a compiled monitor, ``monitor.compiled``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 import bench_monitor as bm
 
+from monitor import compiled
 from monitor.detectors.base import Detector
 from monitor.engine import default_detectors, spine_detectors
 
@@ -57,6 +60,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    if compiled.active():
+        parser.error(f"this checkout's monitor runs compiled and the other file as Python: "
+                     f"set {compiled.PURE_ENV}=1 for a fair ratio")
     other = load_other(args.other)
     pledges = bm.make_fleet(args.assets)
     readings = bm.make_readings(pledges, args.rounds)

@@ -6,7 +6,9 @@ is never kept. This times the worst case: every asset parked 0-150 m inside
 a 200 m circle, so every fix is added to the track, and those within about
 three noise widths of the line are fitted. Prints readings/s and memory per
 asset through the geofence detector alone; run it on two checkouts to
-compare (CPU time of one core, median of ``--runs``).
+compare (CPU time of one core, median of ``--runs``). The first line says
+whether the geofence ran compiled (``monitor.compiled``); compare like with
+like (``COLLATERAL_PURE_PYTHON=1`` on both, or both compiled).
 
     .venv/bin/python benchmarks/bench_geofence_track.py
 """
@@ -22,6 +24,7 @@ import time
 from math import cos, radians
 
 from ingest.wire import Reading
+from monitor import compiled
 from monitor.detectors.geofence_exit import GeofenceExitDetector
 from monitor.model import Pledge, Site
 
@@ -74,6 +77,7 @@ def main() -> None:
     n = args.assets * (len(rounds) - timed_from)
     results = [run_once(pledges, rounds, timed_from) for _ in range(args.runs)]
     seconds = statistics.median(r[0] for r in results)
+    print(f"geofence: {'compiled (mypyc)' if compiled.active() else 'pure Python'}")
     print(f"assets {args.assets:,} parked 0-150 m inside a 200 m fence, {n:,} readings timed "
           f"per run (the second half of a day of 5-min fixes), median of {args.runs}, CPU "
           "time of one core")
