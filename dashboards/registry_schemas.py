@@ -6,10 +6,10 @@ password file): letters, digits, ``.``, ``_`` and ``-``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from registry.access import Role
 from registry.fleet_io import AssetKind, WindowIn
@@ -228,8 +228,22 @@ class AuditPage(Page):
 
 
 class AlertActionIn(_In):
-    action: Annotated[str, Field(pattern=r"^(acknowledge|resolve|note)$")]
+    action: Annotated[str, Field(pattern=r"^(acknowledge|resolve|snooze|note)$")]
     note: Annotated[str, Field(max_length=2000)] = ""
+    #: A snooze's end, with its time zone: updates and reminders wait until then.
+    until: datetime | None = None
+
+    @model_validator(mode="after")
+    def _until_only_for_snooze(self) -> AlertActionIn:
+        if self.action != "snooze":
+            if self.until is not None:
+                raise ValueError(f"until is for snooze, not {self.action}")
+            return self
+        if self.until is None or self.until.tzinfo is None:
+            raise ValueError("snooze needs until, a time with its zone (e.g. 2026-12-01T18:00Z)")
+        if self.until <= datetime.now(UTC):
+            raise ValueError("snooze must end in the future")
+        return self
 
 
 class AlertEventOut(BaseModel):
@@ -239,3 +253,4 @@ class AlertEventOut(BaseModel):
     actor: str
     action: str
     note: str
+    until: datetime | None = None

@@ -24,7 +24,7 @@ from registry.access import AlertEvent as AlertHistory
 from registry.models import Alert as AlertRow
 from registry.models import Loan, WarningChange
 
-__all__ = ["AlertChange", "AlertStore"]
+__all__ = ["AlertChange", "AlertStore", "PeopleAction"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,18 @@ Key = tuple[str, AlertKind]
 class AlertChange:
     alert: Alert
     events: Sequence[AlertEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleAction:
+    """One action a person recorded on an alert through the API."""
+
+    history_id: int
+    alert_id: int
+    by: str
+    action: str  # acknowledge, resolve, snooze or note
+    note: str
+    until_ms: int | None  # a snooze's end
 
 
 class AlertStore:
@@ -62,14 +74,15 @@ class AlertStore:
         """The (asset, kind) of an alert row this store tracks."""
         return next((key for key, row_id in self._ids.items() if row_id == alert_id), None)
 
-    def people_actions_after(self, history_id: int) -> list[tuple[int, int, str, str, str]]:
-        """(history id, alert id, who, action, note) recorded by the API after ``history_id``."""
+    def people_actions_after(self, history_id: int) -> list[PeopleAction]:
+        """What people recorded through the API after ``history_id``, oldest first."""
         with self.registry.session() as session:
             rows = session.execute(
                 select(AlertHistory.id, AlertHistory.alert_id, AlertHistory.actor,
-                       AlertHistory.action, AlertHistory.note)
+                       AlertHistory.action, AlertHistory.note, AlertHistory.until)
                 .where(AlertHistory.id > history_id).order_by(AlertHistory.id)).all()
-        return [(int(a), int(b), str(c), str(d), str(e or "")) for a, b, c, d, e in rows]
+        return [PeopleAction(int(a), int(b), str(c), str(d), str(e or ""), _ms(until))
+                for a, b, c, d, e, until in rows]
 
     def last_people_action(self) -> int:
         with self.registry.session() as session:
@@ -197,3 +210,10 @@ def _alert_from_row(row: AlertRow) -> Alert:
     return Alert(asset_id=row.asset_id, kind=AlertKind(row.kind), status=AlertStatus(row.status),
                  opened_at_ms=row.opened_at_ms, updated_at_ms=row.updated_at_ms,
                  resolved_at_ms=row.resolved_at_ms, reason=row.reason, details=row.details)
+
+
+def _ms(at: datetime | None) -> int | None:
+    """Epoch ms of a stored time (SQLite gives back naive UTC)."""
+    if at is None:
+        return None
+    return int((at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp() * 1000)

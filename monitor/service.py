@@ -22,7 +22,7 @@ from ingest.dedup import Deduplicator
 from ingest.handoff import decode_handoff, handoff_topic
 from ingest.mqtt import MqttEndpoint, connect_consumer, stop_worker
 from monitor import compiled
-from monitor.alert_actions import acknowledge, resolve_by_person
+from monitor.alert_actions import AlertActionError, acknowledge, resolve_by_person, snooze
 from monitor.alert_store import AlertChange, AlertStore
 from monitor.alerts import AlertPolicy, AlertStatus, apply_finding, apply_tick
 from monitor.clock import FleetClock
@@ -181,7 +181,8 @@ class MonitorService:
         self.alerts.forget_resolved_before(now_ms - self.policy.flap_window_ms)
 
     def apply_people_actions(self, now_ms: int) -> list[AlertChange]:
-        """Acknowledgements and resolutions recorded through the API, applied to open alerts.
+        """Acknowledgements, resolutions and snoozes recorded through the API, applied to
+        open alerts.
 
         The API writes who did what to ``alert_history``; the monitor owns the
         alert's lifecycle, so it reads them here and sends their events. A
@@ -191,15 +192,24 @@ class MonitorService:
             self._people_seen = self.alerts.last_people_action()
             return []
         changes: list[AlertChange] = []
-        for history_id, alert_id, who, action, note in self.alerts.people_actions_after(
-                self._people_seen):
-            self._people_seen = history_id
-            key = self.alerts.key_of(alert_id)
+        for done in self.alerts.people_actions_after(self._people_seen):
+            self._people_seen = done.history_id
+            key = self.alerts.key_of(done.alert_id)
             alert = self.alerts.open.get(key) if key is not None else None
-            act = _PEOPLE_ACTIONS.get(action)
-            if alert is None or key is None or act is None:
-                continue  # a note, or an alert another worker owns or already resolved
-            new, events = act(alert, who, note, now_ms)
+            if alert is None or key is None:
+                continue  # an alert another worker owns or already resolved
+            try:
+                if done.action == "snooze" and done.until_ms is not None:
+                    new, events = snooze(alert, done.until_ms, done.by, done.note, now_ms)
+                elif done.action in _PEOPLE_ACTIONS:
+                    new, events = _PEOPLE_ACTIONS[done.action](alert, done.by, done.note,
+                                                               now_ms)
+                else:
+                    continue  # a note
+            except AlertActionError as exc:  # e.g. a snooze already over in device time
+                log.warning("monitor: %s on alert %d by %s not applied: %s", done.action,
+                            done.alert_id, done.by, exc)
+                continue
             if new.status is AlertStatus.OPEN:
                 self.alerts.open[key] = new
             changes.append(AlertChange(new, events))

@@ -57,7 +57,7 @@ class ApiToken(Base):
 
 
 class AlertEvent(Base):
-    """One step in an alert's life: opened, acknowledged, resolved, a note; by whom."""
+    """One step in an alert's life: acknowledged, resolved, snoozed, a note; by whom."""
 
     __tablename__ = "alert_history"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -66,6 +66,8 @@ class AlertEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text, default="")
+    until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True,
+                                                   default=None)  # a snooze's end
 
 
 class AuditEntry(Base):

@@ -1,4 +1,4 @@
-"""/api/alerts: alerts with filters, newest first; acknowledgements and notes, by whom."""
+"""/api/alerts: alerts with filters, newest first; acknowledgements, snoozes and notes, by whom."""
 
 from __future__ import annotations
 
@@ -65,22 +65,31 @@ def read_alert_history(alert_id: int, session: SessionDep,
 def act_on_alert(alert_id: int, body: AlertActionIn, session: SessionDep,
                  principal: Annotated[Principal, Depends(require(ALERT_ACTORS))]
                  ) -> AlertEventOut:
-    """Acknowledge, resolve or add a note; all land in its history and the audit log.
+    """Acknowledge, resolve, snooze (``until`` a time) or add a note; all land in its
+    history and the audit log.
 
-    The monitor applies acknowledge and resolve to the alert's lifecycle (and sends
-    their webhook events) on its next tick.
+    The monitor applies acknowledge, resolve and snooze to the alert's lifecycle (and
+    sends their webhook events) on its next tick. A snooze holds back the alert's
+    updates and reminders until ``until`` (device time, which live is the wall
+    clock); its resolution is still told.
     """
     alert, lender_id = visible_alert(session, principal, alert_id)
     event = AlertEvent(alert_id=alert.id, at=datetime.now(UTC), actor=principal.user_id,
-                       action=body.action, note=body.note)
+                       action=body.action, note=body.note, until=body.until)
     session.add(event)
     session.flush()
     record_audit(session, principal.user_id, f"alert.{body.action}", "alert", str(alert_id),
-                 lender_id, {"note": body.note[:200]})
+                 lender_id, {"note": body.note[:200]} | (
+                     {"until": body.until.isoformat()} if body.until is not None else {}))
     return _event_out(event)
 
 
 def _event_out(event: AlertEvent) -> AlertEventOut:
-    at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=UTC)
-    return AlertEventOut(id=event.id, alert_id=event.alert_id, at=at, actor=event.actor,
-                         action=event.action, note=event.note)
+    until = None if event.until is None else _aware(event.until)
+    return AlertEventOut(id=event.id, alert_id=event.alert_id, at=_aware(event.at),
+                         actor=event.actor, action=event.action, note=event.note, until=until)
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite gives back naive UTC."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

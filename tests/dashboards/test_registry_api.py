@@ -84,6 +84,28 @@ def test_alert_actions_are_kept_with_who_and_when(api: tuple[TestClient, Registr
     assert client.post("/api/alerts/2/actions", json={"action": "delete"}).status_code == 422
 
 
+def test_an_alert_is_snoozed_until_a_time_with_its_zone(
+        api: tuple[TestClient, Registry]) -> None:
+    client, _ = api
+    until = (datetime.now(UTC) + timedelta(hours=4)).replace(microsecond=0)
+    done = client.post("/api/alerts/2/actions", json={
+        "action": "snooze", "note": "site visit", "until": until.isoformat()})
+    assert done.status_code == 201, done.text
+    assert datetime.fromisoformat(done.json()["until"]) == until
+    [entry] = client.get("/api/alerts/2/history").json()
+    assert (entry["action"], datetime.fromisoformat(entry["until"])) == ("snooze", until)
+    [audit] = client.get("/api/audit?action=alert.snooze").json()["data"]
+    assert datetime.fromisoformat(audit["detail"]["until"]) == until
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    for body, why in [({"action": "snooze"}, "needs until"),
+                      ({"action": "snooze", "until": past}, "in the future"),
+                      ({"action": "snooze", "until": "2099-01-01T00:00:00"}, "its zone"),
+                      ({"action": "acknowledge", "until": until.isoformat()}, "for snooze")]:
+        refused = client.post("/api/alerts/2/actions", json=body)
+        assert refused.status_code == 422 and why in refused.text, (body, refused.text)
+    assert len(client.get("/api/alerts/2/history").json()) == 1  # nothing refused was kept
+
+
 @pytest.mark.parametrize(("url", "why"), [
     ("http://127.0.0.1:8080/hook", "loopback"), ("https://localhost/hook", "loopback"),
     ("https://10.1.2.3/hook", "private"), ("https://192.168.0.9/hook", "private"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from ingest.mqtt import MqttEndpoint
@@ -18,10 +19,12 @@ from tests.integration.helpers import small_fleet
 from tests.monitor.factories import MIN, T0
 
 
-def record(registry: Registry, alert_id: int, action: str, note: str = "") -> None:
+def record(registry: Registry, alert_id: int, action: str, note: str = "",
+           until_ms: int | None = None) -> None:
+    until = None if until_ms is None else datetime.fromtimestamp(until_ms / 1000, UTC)
     with registry.session() as session:
         session.add(AlertHistory(alert_id=alert_id, at=datetime.now(UTC), actor="ana",
-                                 action=action, note=note))
+                                 action=action, note=note, until=until))
 
 
 def test_api_actions_acknowledge_then_resolve_with_who_and_note(tmp_path: Path) -> None:
@@ -53,5 +56,38 @@ def test_api_actions_acknowledge_then_resolve_with_who_and_note(tmp_path: Path) 
             types = session.scalars(select(OutboxEvent.event_type)).all()
         assert {"alert.opened", "alert.acknowledged", "alert.resolved"} <= set(types)
         assert service.apply_people_actions(T0 + 3 * MIN) == []  # each action applied once
+    finally:
+        registry.close()
+
+
+def test_api_snooze_quietens_the_alert_until_its_end_and_a_stale_one_is_skipped(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    registry = Registry(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        import_fleet(registry, small_fleet("http://127.0.0.1:9"))
+        service = MonitorService(MqttEndpoint("127.0.0.1", 1), registry)  # never started
+        service.refresh_pledges()
+        assert service.apply_people_actions(T0) == []
+        finding = Finding("asset-1", AlertKind.TAMPER, True, T0, "tracker case opened")
+        service.alerts.commit(service._apply([finding]), service.pledges)
+        with registry.session() as session:
+            alert_id = session.scalars(select(AlertRow.id)).one()
+        record(registry, alert_id, "snooze", "site visit on Monday", until_ms=T0 + 60 * MIN)
+        changes = service.apply_people_actions(T0 + MIN)
+        assert [e.type.value for c in changes for e in c.events] == ["alert.snoozed"]
+        service.alerts.commit(changes, service.pledges)
+        alert = service.alerts.open[("asset-1", AlertKind.TAMPER)]
+        assert alert.snoozed_until_ms == T0 + 60 * MIN and alert.note == "site visit on Monday"
+        assert alert.quiet_at(T0 + 59 * MIN) and not alert.quiet_at(T0 + 60 * MIN)
+        with registry.session() as session:  # kept with the alert: a restart keeps the snooze
+            row = session.get(AlertRow, alert_id)
+            assert row is not None and row.state["snoozed_until_ms"] == T0 + 60 * MIN
+
+        record(registry, alert_id, "snooze", "too late", until_ms=T0 + 2 * MIN)
+        with caplog.at_level("WARNING", logger="monitor.service"):
+            assert service.apply_people_actions(T0 + 3 * MIN) == []  # over in device time
+        assert "snooze must end in the future" in caplog.text
+        assert service.alerts.open[("asset-1", AlertKind.TAMPER)].snoozed_until_ms == \
+            T0 + 60 * MIN
     finally:
         registry.close()
