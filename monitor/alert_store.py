@@ -24,7 +24,12 @@ from registry.access import AlertEvent as AlertHistory
 from registry.models import Alert as AlertRow
 from registry.models import Loan, WarningChange
 
-__all__ = ["AlertChange", "AlertStore", "PeopleAction"]
+__all__ = ["AlertChange", "AlertStore", "PeopleAction", "MONITOR_ACTOR", "PEOPLE_ACTIONS"]
+
+#: Who the alert's history names for the lifecycle's own steps (opened, reminder, ...).
+MONITOR_ACTOR = "monitor"
+#: What people record through the API that changes an alert (a note changes nothing).
+PEOPLE_ACTIONS = ("acknowledge", "resolve", "snooze")
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +85,8 @@ class AlertStore:
             rows = session.execute(
                 select(AlertHistory.id, AlertHistory.alert_id, AlertHistory.actor,
                        AlertHistory.action, AlertHistory.note, AlertHistory.until)
-                .where(AlertHistory.id > history_id).order_by(AlertHistory.id)).all()
+                .where(AlertHistory.id > history_id, AlertHistory.action.in_(PEOPLE_ACTIONS))
+                .order_by(AlertHistory.id)).all()
         return [PeopleAction(int(a), int(b), str(c), str(d), str(e or ""), _ms(until))
                 for a, b, c, d, e, until in rows]
 
@@ -129,6 +135,10 @@ class AlertStore:
         _fill_row(row, alert)
         session.flush()
         self._ids[key] = row.id
+        for event in change.events:  # the alert's history: its audit trail, beside people's
+            session.add(AlertHistory(
+                alert_id=row.id, at=datetime.fromtimestamp(event.at_ms / 1000, UTC),
+                actor=MONITOR_ACTOR, action=event.type.value, note=event.why))
         if alert.status == AlertStatus.OPEN:
             self.open[key] = alert
             self.recent.pop(key, None)

@@ -205,7 +205,7 @@ class MonitorService:
                     new, events = _PEOPLE_ACTIONS[done.action](alert, done.by, done.note,
                                                                now_ms)
                 else:
-                    continue  # a note
+                    continue  # a snooze without its end (the API refuses one)
             except AlertActionError as exc:  # e.g. a snooze already over in device time
                 log.warning("monitor: %s on alert %d by %s not applied: %s", done.action,
                             done.alert_id, done.by, exc)

@@ -54,6 +54,11 @@ def read_alert(alert_id: int, session: SessionDep, principal: PrincipalDep) -> A
 @router.get("/{alert_id}/history", response_model=list[AlertEventOut])
 def read_alert_history(alert_id: int, session: SessionDep,
                        principal: PrincipalDep) -> list[AlertEventOut]:
+    """Every step of the alert, oldest first: what people did (``acknowledge``,
+    ``resolve``, ``snooze``, ``note``; ``at`` is when they asked) and what the monitor
+    did (actor ``monitor``: ``alert.opened``, ``alert.updated``, ``alert.reminder``,
+    ``alert.acknowledged``, ``alert.resolved``, ...; ``at`` is device time, which
+    live is the wall clock; ``note`` says why)."""
     visible_alert(session, principal, alert_id)
     rows = session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert_id)
                            .order_by(AlertEvent.id))

@@ -56,6 +56,13 @@ def test_api_actions_acknowledge_then_resolve_with_who_and_note(tmp_path: Path) 
             types = session.scalars(select(OutboxEvent.event_type)).all()
         assert {"alert.opened", "alert.acknowledged", "alert.resolved"} <= set(types)
         assert service.apply_people_actions(T0 + 3 * MIN) == []  # each action applied once
+        with registry.session() as session:  # people's steps and the lifecycle's, in order
+            history = session.execute(select(AlertHistory.actor, AlertHistory.action)
+                                      .where(AlertHistory.alert_id == alert_id)
+                                      .order_by(AlertHistory.id)).all()
+        assert [tuple(h) for h in history] == [
+            ("monitor", "alert.opened"), ("ana", "note"), ("ana", "acknowledge"),
+            ("monitor", "alert.acknowledged"), ("ana", "resolve"), ("monitor", "alert.resolved")]
     finally:
         registry.close()
 
