@@ -4,7 +4,8 @@ The engine, the noise filters and every detector are plain typed Python.
 ``scripts/build-compiled`` (``make compiled``; ``make`` runs it before
 the platform or the tests) compiles them with mypyc, the compiler
 mypy ships, into ``build/compiled/`` beside the packages, with a manifest
-of the sources' SHA-256. Importing ``monitor`` puts a finder in front of the
+of the sources' SHA-256 (``COLLATERAL_COMPILED_DIR`` puts it elsewhere, e.g.
+for an installed, non-editable package). Importing ``monitor`` puts a finder in front of the
 import system that loads those extension modules instead of the ``.py``
 files, all of them or none:
 
