@@ -77,7 +77,7 @@ def main() -> None:
     n = args.assets * (len(rounds) - timed_from)
     results = [run_once(pledges, rounds, timed_from) for _ in range(args.runs)]
     seconds = statistics.median(r[0] for r in results)
-    print(f"geofence: {'compiled (mypyc)' if compiled.active() else 'pure Python'}")
+    print(f"geofence: {compiled.describe()}")
     print(f"assets {args.assets:,} parked 0-150 m inside a 200 m fence, {n:,} readings timed "
           f"per run (the second half of a day of 5-min fixes), median of {args.runs}, CPU "
           "time of one core")

@@ -180,8 +180,7 @@ def main() -> None:
     load_after = os.getloadavg()
     circles, polygons = (args.assets + 1) // 2, args.assets // 2
     timed = len(readings) - warm
-    print(f"monitor: {'compiled (mypyc)' if compiled.active() else 'pure Python'} "
-          f"({compiled.status()[1]})")
+    print(f"monitor: {compiled.describe()}")
     print(f"assets {args.assets:,} ({circles:,} circle / {polygons:,} polygon sites), "
           f"{timed:,} readings timed per run (after {args.warm_rounds + 1} per asset build "
           f"its state and fence), median of {args.runs} runs, CPU time of one core")

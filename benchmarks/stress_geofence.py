@@ -38,6 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 from ingest.wire import Reading
+from monitor.detectors.fences import to_latlon
 from monitor.detectors.geofence_exit import GeofenceExitDetector
 from monitor.model import Pledge, Site
 
@@ -47,7 +48,6 @@ STEP_MS = 5 * MIN
 RADIUS_M = 200.0
 DWELL_S = 600.0
 LAT0, LON0 = 30.0, 120.0
-M_PER_DEG = 111_195.0
 PLEDGE = Pledge("a1", "l1", "b1", "construction", Site(LAT0, LON0, radius_m=RADIUS_M),
                 cadence_s=STEP_MS / 1000, geofence_dwell_s=DWELL_S)
 
@@ -57,8 +57,7 @@ Path = Iterator[tuple[float, float, float, float, float | None]]
 
 def _reading(i: int, north: float, east: float, hdop: float, speed: float,
              heading: float | None) -> Reading:
-    lat = LAT0 + north / M_PER_DEG
-    lon = LON0 + east / (M_PER_DEG * math.cos(math.radians(LAT0)))
+    lat, lon = to_latlon(LAT0, LON0, east, north)
     return Reading("d1", i, T0 + i * STEP_MS, lat=lat, lon=lon, gnss_fix=3, hdop=hdop,
                    speed_kmh=speed, heading_deg=heading)
 

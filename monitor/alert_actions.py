@@ -18,7 +18,10 @@ from dataclasses import replace
 
 from monitor.alerts import Alert, AlertEvent, AlertEventType, AlertStatus
 
-__all__ = ["AlertActionError", "acknowledge", "resolve_by_person", "snooze"]
+__all__ = ["ACTIONS", "AlertActionError", "act", "acknowledge", "resolve_by_person", "snooze"]
+
+#: What a person can do to an alert through the API (a note only records).
+ACTIONS = ("acknowledge", "resolve", "snooze")
 
 
 class AlertActionError(ValueError):
@@ -52,6 +55,20 @@ def snooze(alert: Alert, until_ms: int, by: str, note: str,
     at = max(alert.updated_at_ms, now_ms)
     new = replace(alert, snoozed_until_ms=until_ms, note=note, updated_at_ms=at)
     return new, [AlertEvent(AlertEventType.SNOOZED, new, at, f"snoozed by {by}")]
+
+
+def act(alert: Alert, action: str, by: str, note: str, now_ms: int,
+        until_ms: int | None = None) -> tuple[Alert, list[AlertEvent]]:
+    """One of ``ACTIONS`` by name (``until_ms``: a snooze's end); AlertActionError if it
+    does not apply."""
+    if action == "acknowledge":
+        return acknowledge(alert, by, note, now_ms)
+    if action == "resolve":
+        return resolve_by_person(alert, by, note, now_ms)
+    if action == "snooze" and until_ms is not None:
+        return snooze(alert, until_ms, by, note, now_ms)
+    raise AlertActionError(f"cannot {action} without its end" if action == "snooze"
+                           else f"no such action {action!r}")
 
 
 def _must_be_open(alert: Alert, action: str) -> None:

@@ -15,21 +15,21 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor.alert_actions import ACTIONS
 from monitor.alerts import Alert, AlertEvent, AlertStatus
 from monitor.model import AlertKind, Pledge
 from monitor.outbox import enqueue_event
 from monitor.warning import loan_warning_level
 from registry import Registry
 from registry.access import AlertEvent as AlertHistory
+from registry.db import as_utc
 from registry.models import Alert as AlertRow
 from registry.models import Loan, WarningChange
 
-__all__ = ["AlertChange", "AlertStore", "PeopleAction", "MONITOR_ACTOR", "PEOPLE_ACTIONS"]
+__all__ = ["AlertChange", "AlertStore", "PeopleAction", "MONITOR_ACTOR"]
 
 #: Who the alert's history names for the lifecycle's own steps (opened, reminder, ...).
 MONITOR_ACTOR = "monitor"
-#: What people record through the API that changes an alert (a note changes nothing).
-PEOPLE_ACTIONS = ("acknowledge", "resolve", "snooze")
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class PeopleAction:
     history_id: int
     alert_id: int
     by: str
-    action: str  # acknowledge, resolve, snooze or note
+    action: str  # one of alert_actions.ACTIONS
     note: str
     until_ms: int | None  # a snooze's end
 
@@ -85,7 +85,7 @@ class AlertStore:
             rows = session.execute(
                 select(AlertHistory.id, AlertHistory.alert_id, AlertHistory.actor,
                        AlertHistory.action, AlertHistory.note, AlertHistory.until)
-                .where(AlertHistory.id > history_id, AlertHistory.action.in_(PEOPLE_ACTIONS))
+                .where(AlertHistory.id > history_id, AlertHistory.action.in_(ACTIONS))
                 .order_by(AlertHistory.id)).all()
         return [PeopleAction(int(a), int(b), str(c), str(d), str(e or ""), _ms(until))
                 for a, b, c, d, e, until in rows]
@@ -223,7 +223,5 @@ def _alert_from_row(row: AlertRow) -> Alert:
 
 
 def _ms(at: datetime | None) -> int | None:
-    """Epoch ms of a stored time (SQLite gives back naive UTC)."""
-    if at is None:
-        return None
-    return int((at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp() * 1000)
+    """Epoch ms of a stored time."""
+    return None if at is None else int(as_utc(at).timestamp() * 1000)

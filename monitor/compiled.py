@@ -45,14 +45,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["HOT_MODULES", "COMPILED_DIR", "build", "install", "status", "active"]
+__all__ = ["HOT_MODULES", "COMPILED_DIR", "build", "install", "status", "active", "describe"]
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Where the build goes: out of the source tree, so a stale build never shadows a ``.py``.
-COLLATERAL_COMPILED_DIR = "COLLATERAL_COMPILED_DIR"
-COMPILED_DIR = Path(os.environ.get(COLLATERAL_COMPILED_DIR, ROOT / "build" / "compiled"))
+DIR_ENV = "COLLATERAL_COMPILED_DIR"
+COMPILED_DIR = Path(os.environ.get(DIR_ENV, ROOT / "build" / "compiled"))
 PURE_ENV = "COLLATERAL_PURE_PYTHON"
 #: Set (as CI does) to make a failed build an error rather than a warning.
 REQUIRE_ENV = "CW_REQUIRE_COMPILED"
@@ -72,13 +72,14 @@ HOT_MODULES: tuple[str, ...] = (
 WATCHED_MODULES: tuple[str, ...] = ("ingest.wire",)
 
 
-def _source(module: str) -> Path:
+def source_path(module: str) -> Path:
+    """The ``.py`` file of a first-party module."""
     return ROOT.joinpath(*module.split(".")).with_suffix(".py")
 
 
 def source_hashes() -> dict[str, str]:
     """SHA-256 of each compiled or watched module's source, by module name."""
-    return {m: hashlib.sha256(_source(m).read_bytes()).hexdigest()
+    return {m: hashlib.sha256(source_path(m).read_bytes()).hexdigest()
             for m in HOT_MODULES + WATCHED_MODULES}
 
 
@@ -130,6 +131,11 @@ def active() -> bool:
     return any(isinstance(f, _Finder) for f in sys.meta_path)
 
 
+def describe() -> str:
+    """Which build this process runs, for logs and benchmark headers."""
+    return "compiled (mypyc)" if active() else f"pure Python ({status()[1]})"
+
+
 def install() -> None:
     """Load the compiled group from now on, if it is fresh (``monitor/__init__`` calls it)."""
     if active():
@@ -159,7 +165,7 @@ def build(directory: Path = COMPILED_DIR) -> None:
     cwd = Path.cwd()
     os.chdir(temp)  # not the project: setuptools would read its pyproject.toml
     try:
-        modules = mypycify([str(_source(m)) for m in HOT_MODULES], opt_level="3",
+        modules = mypycify([str(source_path(m)) for m in HOT_MODULES], opt_level="3",
                            target_dir=str(temp / "c"))
         setup(name="collateral-watch-compiled", ext_modules=modules,
               script_args=["--quiet", "build_ext", "--build-lib", str(directory.resolve()),

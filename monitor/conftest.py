@@ -7,5 +7,5 @@ doctests again with ``COLLATERAL_PURE_PYTHON=1``.
 
 from monitor import compiled
 
-collect_ignore = ([str(compiled.ROOT.joinpath(*m.split(".")).with_suffix(".py"))
-                   for m in compiled.HOT_MODULES] if compiled.active() else [])
+collect_ignore = ([str(compiled.source_path(m)) for m in compiled.HOT_MODULES]
+                  if compiled.active() else [])

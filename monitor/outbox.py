@@ -23,9 +23,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
+from registry.db import as_utc
 from registry.models import OutboxEvent
 
-__all__ = ["as_utc", "enqueue_event", "event_body"]
+__all__ = ["enqueue_event", "event_body"]
 
 _MAX_EVENT_ID = 80  # OutboxEvent.event_id is String(80)
 
@@ -68,12 +69,6 @@ def enqueue_event(
         session.execute(statement)
     elif session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == event_id)) is None:
         session.add(OutboxEvent(**values))
-
-
-def as_utc(value: datetime) -> datetime:
-    """``value`` in UTC, a naive one taken as UTC already."""
-    # SQLite hands back naive datetimes; every time we store is UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _insert_ignoring_duplicates(session: Session, values: dict[str, Any]) -> Insert | None:

@@ -22,7 +22,7 @@ from ingest.dedup import Deduplicator
 from ingest.handoff import decode_handoff, handoff_topic
 from ingest.mqtt import MqttEndpoint, connect_consumer, stop_worker
 from monitor import compiled
-from monitor.alert_actions import AlertActionError, acknowledge, resolve_by_person, snooze
+from monitor.alert_actions import AlertActionError, act
 from monitor.alert_store import AlertChange, AlertStore
 from monitor.alerts import AlertPolicy, AlertStatus, apply_finding, apply_tick
 from monitor.clock import FleetClock
@@ -35,10 +35,6 @@ from registry.models import Checkpoint
 __all__ = ["MonitorConfig", "MonitorService"]
 
 log = logging.getLogger(__name__)
-
-#: API actions (``POST /api/alerts/{id}/actions``) the monitor applies; a note only records.
-_PEOPLE_ACTIONS = {"acknowledge": acknowledge, "resolve": resolve_by_person}
-
 
 @dataclass(frozen=True, slots=True)
 class MonitorConfig:
@@ -83,8 +79,7 @@ class MonitorService:
         self.refresh_pledges()
         self.alerts.load()
         self._restore()
-        log.info("monitor: detection engine %s", "compiled (mypyc)" if compiled.active()
-                 else f"pure Python ({compiled.status()[1]})")
+        log.info("monitor: detection engine %s", compiled.describe())
         parts = self.config.partitions or range(self.config.total_partitions)
         topics = [handoff_topic(p) for p in parts]
         self._client = connect_consumer(self.endpoint, self.config.client_id, topics,
@@ -199,13 +194,8 @@ class MonitorService:
             if alert is None or key is None:
                 continue  # an alert another worker owns or already resolved
             try:
-                if done.action == "snooze" and done.until_ms is not None:
-                    new, events = snooze(alert, done.until_ms, done.by, done.note, now_ms)
-                elif done.action in _PEOPLE_ACTIONS:
-                    new, events = _PEOPLE_ACTIONS[done.action](alert, done.by, done.note,
-                                                               now_ms)
-                else:
-                    continue  # a snooze without its end (the API refuses one)
+                new, events = act(alert, done.action, done.by, done.note, now_ms,
+                                  until_ms=done.until_ms)
             except AlertActionError as exc:  # e.g. a snooze already over in device time
                 log.warning("monitor: %s on alert %d by %s not applied: %s", done.action,
                             done.alert_id, done.by, exc)

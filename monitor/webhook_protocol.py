@@ -19,7 +19,7 @@ from enum import StrEnum
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from monitor.outbox import as_utc
+from registry.db import as_utc
 
 __all__ = ["Verdict", "retry_after_s", "signed_headers", "verdict_for_status"]
 

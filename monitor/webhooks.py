@@ -26,9 +26,9 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
-from monitor.outbox import as_utc
 from monitor.webhook_protocol import Verdict, retry_after_s, signed_headers, verdict_for_status
 from registry import Registry
+from registry.db import as_utc
 from registry.models import Lender, OutboxEvent
 from registry.ssrf import UnsafeUrl, check_webhook_url
 

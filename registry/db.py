@@ -7,6 +7,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from registry.migrate import upgrade
 
-__all__ = ["Registry", "RegistryError", "default_sqlite_url"]
+__all__ = ["Registry", "RegistryError", "as_utc", "default_sqlite_url"]
 
 log = logging.getLogger(__name__)
 
 
 class RegistryError(Exception):
     """Bad registry input (a fleet file, a reference to nothing): the message says where."""
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC, a naive one taken as UTC already.
+
+    SQLite hands back naive datetimes for ``DateTime(timezone=True)`` columns;
+    every time we store is UTC.
+    """
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def default_sqlite_url(data_dir: Path) -> str:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from registry.access import ApiToken, User
+from registry.db import as_utc
 
 __all__ = ["mint_token", "issue_token", "verify_token", "new_token_text", "split_token",
            "sha256_hex"]
@@ -67,17 +68,12 @@ def verify_token(session: Session, text: str, now: datetime) -> User | None:
     row = session.get(ApiToken, parts[0])
     if row is None or not hmac.compare_digest(row.secret_sha256, sha256_hex(parts[1])):
         return None
-    if row.revoked_at is not None or (row.expires_at is not None and _aware(row.expires_at) <= now):
+    if row.revoked_at is not None or (row.expires_at is not None and as_utc(row.expires_at) <= now):
         return None
     user = session.get(User, row.user_id)
     if user is None or user.disabled_at is not None:
         return None
     return user
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone=True columns; they were stored as UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def issue_token(session: Session, user_id: str, role: str, lender_id: str | None = None,

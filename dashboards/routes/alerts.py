@@ -18,6 +18,7 @@ from dashboards.summaries import alert_summaries, count_rows, select_alerts
 from monitor.model import AlertKind
 from registry.access import AlertEvent
 from registry.audit import record_audit
+from registry.db import as_utc
 from registry.models import Alert
 
 __all__ = ["router"]
@@ -90,11 +91,6 @@ def act_on_alert(alert_id: int, body: AlertActionIn, session: SessionDep,
 
 
 def _event_out(event: AlertEvent) -> AlertEventOut:
-    until = None if event.until is None else _aware(event.until)
-    return AlertEventOut(id=event.id, alert_id=event.alert_id, at=_aware(event.at),
+    until = None if event.until is None else as_utc(event.until)
+    return AlertEventOut(id=event.id, alert_id=event.alert_id, at=as_utc(event.at),
                          actor=event.actor, action=event.action, note=event.note, until=until)
-
-
-def _aware(at: datetime) -> datetime:
-    """SQLite gives back naive UTC."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

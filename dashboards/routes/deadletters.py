@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -11,6 +10,7 @@ from sqlalchemy import func, select
 from dashboards.auth import PROVISIONERS, Principal, require
 from dashboards.deps import SessionDep
 from dashboards.schemas import DeadLetterPublic, DeadLettersPublic
+from registry.db import as_utc
 from registry.models import DeadLetter
 
 __all__ = ["router", "payload_preview", "PREVIEW_BYTES"]
@@ -38,9 +38,7 @@ def read_deadletters(
 
 
 def _public(row: DeadLetter) -> DeadLetterPublic:
-    received = row.received_at
-    if received.tzinfo is None:  # SQLite drops the zone; we always store UTC
-        received = received.replace(tzinfo=UTC)
+    received = as_utc(row.received_at)
     return DeadLetterPublic(
         id=row.id, received_at=received, reason=row.reason, detail=row.detail, topic=row.topic,
         device_id=row.device_id, payload_size=len(row.payload),

@@ -32,6 +32,7 @@ from dashboards.registry_schemas import (
 )
 from dashboards.summaries import count_rows
 from registry.audit import record_audit
+from registry.db import as_utc
 from registry.models import Lender
 from registry.ssrf import UnsafeUrl, check_webhook_url
 
@@ -90,8 +91,8 @@ def update_lender(lender_id: str, body: LenderPatch, session: SessionDep,
 
 def _webhook_out(lender: Lender) -> WebhookOut:
     until = lender.webhook_previous_until
-    if until is not None and until.tzinfo is None:
-        until = until.replace(tzinfo=UTC)
+    if until is not None:
+        until = as_utc(until)
     return WebhookOut(lender_id=lender.id, url=lender.webhook_url, rotating_until=until)
 
 

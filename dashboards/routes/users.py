@@ -26,6 +26,7 @@ from dashboards.registry_schemas import (
 from dashboards.summaries import count_rows
 from registry.access import ApiToken, AuditEntry, Role, User
 from registry.audit import record_audit
+from registry.db import as_utc
 from registry.tokens import mint_token
 
 __all__ = ["router", "audit_router"]
@@ -136,7 +137,6 @@ def read_audit(session: SessionDep, principal: PrincipalDep, actor: str | None =
 
 
 def _audit_out(entry: AuditEntry) -> AuditOut:
-    at = entry.at if entry.at.tzinfo is not None else entry.at.replace(tzinfo=UTC)
-    return AuditOut(id=entry.id, at=at, actor=entry.actor, action=entry.action,
+    return AuditOut(id=entry.id, at=as_utc(entry.at), actor=entry.actor, action=entry.action,
                     target_type=entry.target_type, target_id=entry.target_id,
                     lender_id=entry.lender_id, detail=dict(entry.detail))

@@ -20,23 +20,23 @@ import shapely
 
 from monitor.model import Site
 
-__all__ = ["DEEP", "INSIDE", "BAND", "OUTSIDE", "Fence", "build_fence", "haversine_m", "to_xy",
-           "to_latlon"]
+__all__ = ["DEEP", "INSIDE", "BAND", "OUTSIDE", "M_PER_DEG", "Fence", "build_fence",
+           "haversine_m", "to_xy", "to_latlon"]
 
 DEEP, INSIDE, BAND, OUTSIDE = -1, 0, 1, 2
 EARTH_RADIUS_M = 6_371_008.8
 _DEG = radians(1.0)
-_M_PER_DEG = EARTH_RADIUS_M * _DEG
+M_PER_DEG = EARTH_RADIUS_M * _DEG
 
 
 def to_xy(lat0: float, lon0: float, lat: float, lon: float) -> tuple[float, float]:
     """Metres east and north of (lat0, lon0) on a flat plane (fine for a few km)."""
-    return (lon - lon0) * _M_PER_DEG * cos(lat0 * _DEG), (lat - lat0) * _M_PER_DEG
+    return (lon - lon0) * M_PER_DEG * cos(lat0 * _DEG), (lat - lat0) * M_PER_DEG
 
 
 def to_latlon(lat0: float, lon0: float, x_m: float, y_m: float) -> tuple[float, float]:
     """The inverse of ``to_xy``."""
-    return lat0 + y_m / _M_PER_DEG, lon0 + x_m / (_M_PER_DEG * cos(lat0 * _DEG))
+    return lat0 + y_m / M_PER_DEG, lon0 + x_m / (M_PER_DEG * cos(lat0 * _DEG))
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -100,7 +100,7 @@ class PolygonFence:
     def __init__(self, anchor_lat: float, anchor_lon: float,
                  ring: tuple[tuple[float, float], ...]) -> None:
         self._lat0, self._lon0 = anchor_lat, anchor_lon
-        self._ky = _M_PER_DEG  # to_xy's factors, for the inline projection in classify
+        self._ky = M_PER_DEG  # to_xy's factors, for the inline projection in classify
         self._kx = self._ky * cos(anchor_lat * _DEG)
         points = [to_xy(anchor_lat, anchor_lon, lat, lon) for lon, lat in ring]
         shape = shapely.make_valid(shapely.Polygon(points))

@@ -64,6 +64,7 @@ from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.detectors.fences import (
     DEEP,
     INSIDE,
+    M_PER_DEG,
     OUTSIDE,
     Fence,
     build_fence,
@@ -77,7 +78,7 @@ from monitor.model import AlertKind, Finding, Pledge, Site, in_windows
 __all__ = ["GeofenceExitDetector", "GeofenceState"]
 
 _RAD = radians(1.0)
-_STEP_M_PER_DEG = 111_195.0 / sqrt(pi)  # a degree of latitude, over E|step| / sigma
+_STEP_M_PER_DEG = M_PER_DEG / sqrt(pi)  # a degree of latitude, over E|step| / sigma
 
 
 @dataclass(slots=True)

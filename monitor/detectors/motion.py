@@ -12,7 +12,7 @@ False
 
 from __future__ import annotations
 
-from monitor.detectors.fences import haversine_m
+from monitor.detectors.fences import M_PER_DEG, haversine_m
 
 __all__ = ["impossible_jump", "max_speed_for", "NEAR_DEG"]
 
@@ -21,7 +21,7 @@ _HDOP_ACCURACY_M = 10.0
 _SPEEDS_KMH = {"ship": 90.0}
 _DEFAULT_KMH = 250.0
 # A degree of latitude is 111.195 km; a degree of longitude no more. Margins keep the bounds safe.
-_M_PER_DEG_LOW, _M_PER_DEG_HIGH = 111_195.0 * 0.999, 111_195.0 * 1.001
+_M_PER_DEG_LOW, _M_PER_DEG_HIGH = M_PER_DEG * 0.999, M_PER_DEG * 1.001
 #: Fixes closer than this (``|dlat| + |dlon|``, degrees) are never an impossible jump: the
 #: allowance is never below the floor (hdop is never negative on the wire). Callers test it
 #: inline, before the call: most consecutive fixes are metres apart, and three judges ask.
