@@ -2,8 +2,8 @@
 
 - ``backtest``: recorded wire-v1 telemetry -> enrichment, detectors, alert
   lifecycle in device-time order -> one alert per line.
-- ``score-series``: a ``timestamp,value`` CSV -> ``timestamp,value,anomaly_score``
-  with the equipment-health scorer, each score from rows at and before it.
+- ``score-series``: a ``timestamp,value[,load]`` CSV -> ``timestamp,value,anomaly_score``
+  with the equipment-fault detector's scorer, each score from rows at and before it.
 - ``evaluate``: a labelled simulated fleet scored per alert kind.
 
 Bad input stops with a message naming the line; the output file is written
@@ -41,9 +41,16 @@ def add_commands(command: Command) -> None:
     bt.add_argument("--tick-s", type=float, default=300.0,
                     help="device seconds between clock ticks (default 300)")
     ss = command("score-series", _cmd_score_series,
-                 "score a timestamp,value CSV with the equipment-health anomaly scorer")
-    ss.add_argument("--csv", type=Path, required=True, dest="csv_path")
+                 "score a timestamp,value CSV as the equipment-fault detector scores a series")
+    ss.add_argument("--csv", type=Path, required=True, dest="csv_path",
+                    help="timestamp,value header; an optional third column 'load' (power "
+                         "draw or rpm) is what the value is judged against")
     ss.add_argument("--out", type=Path, help="CSV to write (default: stdout)")
+    ss.add_argument("--series", metavar="FIELD",
+                    help="score with the monitor's floors for this wire field (temp_c, "
+                         "vibration_mm_s; default: any unit, 1%% of the level)")
+    ss.add_argument("--both-ways", action="store_true",
+                    help="also score falls (the monitor judges rises only)")
     ev = command("evaluate", _cmd_evaluate, "simulate a labelled fleet, run the detectors and "
                                             "print precision, recall, delay and false alarms")
     ev.add_argument("--seed", type=int, default=1)
@@ -89,37 +96,58 @@ def _cmd_backtest(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_score_series(_settings: Settings, args: argparse.Namespace) -> int:
-    rows = list(_read_series(args.csv_path))
-    from monitor.anomaly import SeriesScorer
+    """The equipment-fault detector's score for each row: 0.5 is where it raises an alert."""
+    from monitor.anomaly import FaultScorer
+    from monitor.detectors.equipment_fault import SERIES
 
-    scorer = SeriesScorer(floor=1e-9, relative_floor=0.01)
-    state = scorer.initial()
+    known = dict(SERIES)
+    if args.series is not None and args.series not in known:
+        raise ValueError(f"--series {args.series!r}: the monitor scores {', '.join(known)}")
+    rows = list(_read_series(args.csv_path))
+    scorer = (known[args.series] if args.series is not None
+              else FaultScorer.for_series(floor=1e-9, relative_floor=0.01))
+    up, down = [0.0] * FaultScorer.WIDTH, [0.0] * FaultScorer.WIDTH
     with _atomic(args.out) as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["timestamp", "value", "anomaly_score"])
-        for stamp, raw, value in rows:
-            writer.writerow([stamp, raw, f"{scorer.score_learn(state, value):.6f}"])
+        for stamp, raw, value, load in rows:
+            score = scorer.score_learn(up, load, value)
+            if args.both_ways:
+                fall = scorer.score_learn(down, load, -value)
+                score = fall if fall > score else score
+            writer.writerow([stamp, raw, f"{score:.6f}"])
     return 0
 
 
-def _read_series(path: Path) -> Iterator[tuple[str, str, float]]:
+def _read_series(path: Path) -> Iterator[tuple[str, str, float, float]]:
+    """(timestamp, value as written, value, load) per row; load 0.0 without a load column."""
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
-        if header is None or [h.strip().lower() for h in header[:2]] != ["timestamp", "value"]:
-            raise ValueError(f"{path}:1: expected a 'timestamp,value' header, got {header!r}")
+        names = [h.strip().lower() for h in header or ()]
+        if header is None or names[:2] != ["timestamp", "value"] or (
+                names[2:] not in ([], ["load"])):
+            raise ValueError(f"{path}:1: expected a 'timestamp,value' or "
+                             f"'timestamp,value,load' header, got {header!r}")
+        width = len(names)
         for number, row in enumerate(reader, 2):
             if not row:
                 continue
-            if len(row) < 2:
-                raise ValueError(f"{path}:{number}: expected timestamp,value, got {row!r}")
-            try:
-                value = float(row[1])
-            except ValueError:
-                raise ValueError(f"{path}:{number}: value {row[1]!r} is not a number") from None
-            if not math.isfinite(value):
-                raise ValueError(f"{path}:{number}: value {row[1]!r} is not finite")
-            yield row[0], row[1], value
+            if len(row) < width:
+                raise ValueError(f"{path}:{number}: expected {','.join(names)}, got {row!r}")
+            value = _number(path, number, "value", row[1])
+            load = _number(path, number, "load", row[2]) if width == 3 else 0.0
+            yield row[0], row[1], value, load
+
+
+def _number(path: Path, number: int, column: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{path}:{number}: {column} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{path}:{number}: {column} {text!r} is not finite")
+    return value
 
 
 def _cmd_evaluate(_settings: Settings, args: argparse.Namespace) -> int:

@@ -1,74 +1,24 @@
-"""A streaming anomaly score for one sensor series, robust and adaptive.
+"""Streaming anomaly scores for a machine's sensor series, robust and adaptive.
 
-The baseline is an exponentially weighted level and spread (mean absolute
-deviation) updated with each value, in the style of a robust EWMA control
-chart:
-
-- each value is scored against the baseline *before* it learns from it,
-  so a score depends only on values at and before it;
-- the update is clipped at ``clip`` spreads, so one spike barely moves the
-  baseline; a value beyond ``z0`` spreads updates it ``slow_factor`` times
-  slower, so a sustained level shift is absorbed over hours while a fault
-  (a ramp as much as a step) stays visible for a while;
-- the short memory (``alpha`` ~ 20 values) follows a daily cycle closely
-  enough that its swing lands inside the spread.
-
-The score is ``e / (e + z0)`` where ``e = max(0, |z| - z0)`` and ``z`` is
-the deviation in spreads: 0 within ``z0`` spreads, 0.5 at ``2 * z0``, and
-approaching 1. ``direction`` +1 scores rises only (temperature, vibration).
-
->>> scorer = SeriesScorer(floor=0.5)
->>> state = scorer.initial()
->>> scores = [scorer.score_learn(state, 20.0 + (i % 3) * 0.2) for i in range(40)]
->>> max(scores), round(scorer.score_learn(state, 35.0), 2)
-(0.0, 0.88)
+``LoadScorer`` explains a series (temperature, vibration) by the machine's
+load (power draw, engine rpm) with an exponentially weighted regression and
+sums the residual's rises with a CUSUM; ``FaultScorer`` runs two of them, a
+fast fit that follows the weather's daily swing and catches a sudden fault
+and a slow one that catches a fault ramping up slowly enough for the fast
+fit to follow it. Each value is scored against the fits *before* they learn
+from it, so a score depends only on values at and before it; values well
+above the fit teach it slowly, so a developing fault does not become the
+norm, while a level that falls (a machine moved into a cold store) is
+learnt at once. The equipment-fault detector and ``collateral
+score-series`` both score with ``FaultScorer``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-__all__ = ["SeriesScorer", "LoadScorer"]
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesScorer:
-    alpha: float = 0.05
-    spread_alpha: float = 0.01  # slower: a ramp must not teach the spread it is normal
-    slow_factor: float = 0.1
-    z0: float = 3.0
-    clip: float = 3.0
-    warm: int = 12  # values before scoring starts
-    floor: float = 1.0  # smallest spread, in the series' unit
-    relative_floor: float = 0.03  # and as a fraction of the level
-    direction: int = 0  # 0 both ways, +1 rises only
-
-    @staticmethod
-    def initial() -> list[float]:
-        """State: [level, spread, count] as a plain list (JSON as it is)."""
-        return [0.0, 0.0, 0.0]
-
-    def score_learn(self, state: list[float], x: float) -> float:
-        """Score ``x`` against the baseline in ``state``, then learn it (updates ``state``)."""
-        level, spread, n = state
-        if n == 0:
-            state[0], state[2] = x, 1.0
-            return 0.0
-        scale = max(spread * 1.25, self.floor, self.relative_floor * abs(level))
-        dev = x - level
-        z = dev / scale if self.direction == 0 or dev * self.direction > 0 else 0.0
-        excess = abs(z) - self.z0
-        score = excess / (excess + self.z0) if excess > 0 and n >= self.warm else 0.0
-        rate = self.alpha if excess <= 0 else self.alpha * self.slow_factor
-        rate = max(rate, 1.0 / (n + 1))  # plain mean while young
-        bound = self.clip * scale
-        step = min(max(dev, -bound), bound)
-        state[0] = level + rate * step
-        spread_rate = max(rate * self.spread_alpha / self.alpha, 1.0 / (n + 1))
-        state[1] = spread + spread_rate * (abs(step) - spread)
-        state[2] = n + 1
-        return score
-
+__all__ = ["FaultScorer", "LoadScorer", "SLOW_ALPHA", "SLOW_WARM"]
 
 @dataclass(frozen=True, slots=True)
 class LoadScorer:
@@ -152,3 +102,43 @@ class LoadScorer:
         state[at + 4] = spread + rate * (off - spread)
         state[at + 5] = n + 1
         return cusum / (cusum + self.h)
+
+
+#: The slow fit: about 17 hours of running at 5-minute readings, warmed up over a day of it
+#: so that its spread has seen the weather's daily swing.
+SLOW_ALPHA, SLOW_WARM = 0.005, 288
+
+
+@dataclass(frozen=True, slots=True)
+class FaultScorer:
+    """A series' fast and slow ``LoadScorer``; the score is the larger of the two.
+
+    State: the fast fit's 7 floats, then the slow fit's (``WIDTH`` in all).
+
+    >>> scorer = FaultScorer.for_series(floor=2.0)
+    >>> state = [0.0] * FaultScorer.WIDTH
+    >>> for i in range(600):  # 50 hours at a steady load, then 35 C hotter over 11 hours
+    ...     heat = 35.0 * min(1.0, max(0, i - 468) / 132)
+    ...     score = scorer.score_learn(state, 600.0, 50.0 + (i % 5) * 0.3 + heat)
+    ...     if score >= 0.5: break
+    >>> i, round(heat, 1)  # raised 12 C up, under 4 hours into the ramp
+    (513, 11.9)
+    """
+
+    fast: LoadScorer
+    slow: LoadScorer
+    WIDTH: ClassVar[int] = 14
+
+    @classmethod
+    def for_series(cls, floor: float, relative_floor: float = 0.02) -> FaultScorer:
+        """The pair for a series whose smallest meaningful spread is ``floor`` (its unit)
+        or ``relative_floor`` of its level."""
+        return cls(LoadScorer(floor=floor, relative_floor=relative_floor),
+                   LoadScorer(alpha=SLOW_ALPHA, warm=SLOW_WARM, floor=floor,
+                              relative_floor=relative_floor))
+
+    def score_learn(self, state: list[float], x: float, y: float, at: int = 0) -> float:
+        """The larger CUSUM score of the two fits, then learn (``state[at:at + 14]``)."""
+        fast = self.fast.score_learn(state, x, y, at)
+        slow = self.slow.score_learn(state, x, y, at + 7)
+        return slow if slow > fast else fast

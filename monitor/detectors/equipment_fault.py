@@ -2,14 +2,14 @@
 
 Each series is fitted to the machine's load (power draw, else engine rpm)
 by a robust, adaptive regression with a CUSUM on its residual
-(``monitor.anomaly.LoadScorer``), while the machine runs: at rest its
+(``monitor.anomaly.FaultScorer``), while the machine runs: at rest its
 temperature is the weather's, and a fault shows under load. The score rises as
 the residual accumulates above its slack, so an overheating that ramps up
 over a day is caught as well as a sudden one, while a light weekend or a
 meal break (less load, less heat) is not a fault. Each series is fitted
 twice: a fast fit (about 20 readings of memory) follows the weather's daily
-swing and catches a sudden change; a slow one (``SLOW_ALPHA``, about 17
-hours of running) whose spread takes in that swing catches a fault that
+swing and catches a sudden change; a slow one (``anomaly.SLOW_ALPHA``, about
+17 hours of running) whose spread takes in that swing catches a fault that
 ramps up slowly enough for the fast fit to follow it (an engine 35 C hotter
 at the same load after half a day: each reading only a quarter of a degree
 above the last). The larger of the two scores counts. The alarm is raised when
@@ -35,32 +35,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.wire import Reading
-from monitor.anomaly import LoadScorer
+from monitor.anomaly import FaultScorer
 from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.model import AlertKind, Finding, Pledge
 
 __all__ = ["EquipmentFaultDetector", "EquipmentFaultState", "SERIES"]
 
 #: (wire field, scorer): what is watched and its smallest meaningful spread.
-SERIES: tuple[tuple[str, LoadScorer], ...] = (
-    ("temp_c", LoadScorer(floor=2.0)),
-    ("vibration_mm_s", LoadScorer(floor=0.3, relative_floor=0.08)),
+SERIES: tuple[tuple[str, FaultScorer], ...] = (
+    ("temp_c", FaultScorer.for_series(floor=2.0)),
+    ("vibration_mm_s", FaultScorer.for_series(floor=0.3, relative_floor=0.08)),
 )
-#: The same series against a slow baseline (SLOW_ALPHA: about 17 hours of running at 5-min
-#: readings; warmed up over a day of it, so its spread has seen the weather's daily swing).
-SLOW_ALPHA, SLOW_WARM = 0.005, 288
-SLOW: tuple[LoadScorer, ...] = tuple(LoadScorer(alpha=SLOW_ALPHA, warm=SLOW_WARM,
-                                                floor=s.floor, relative_floor=s.relative_floor)
-                                     for _, s in SERIES)
-_WIDTH = 7  # floats of state per scorer
+_WIDTH = FaultScorer.WIDTH  # floats of state per series
 (_TEMP_NAME, _TEMP), (_VIBRATION_NAME, _VIBRATION) = SERIES
-_TEMP_SLOW, _VIBRATION_SLOW = SLOW
-# State layout: the fast scorers' floats (temperature, vibration), then the slow ones'.
-_SLOW_AT = _WIDTH * len(SERIES)
+_FAST = 7  # floats of one fit: a checkpoint from before the slow fit had only the fast ones
 
 
 def _fresh_base() -> list[float]:
-    return [0.0] * (2 * _WIDTH * len(SERIES))
+    return [0.0] * (_WIDTH * len(SERIES))
 
 
 @dataclass(slots=True)
@@ -117,14 +109,9 @@ class EquipmentFaultDetector(ReadingsOnly[EquipmentFaultState]):
         # a working machine, and a loop over zip() cost more than the scoring.
         temp, vibration = r.temp_c, r.vibration_mm_s
         if temp is not None:
-            top = _TEMP.score_learn(base, load, temp, 0)
-            slow = _TEMP_SLOW.score_learn(base, load, temp, _SLOW_AT)
-            top, name, top_value = (slow if slow > top else top), _TEMP_NAME, temp
+            top, name, top_value = _TEMP.score_learn(base, load, temp, 0), _TEMP_NAME, temp
         if vibration is not None:
             score = _VIBRATION.score_learn(base, load, vibration, _WIDTH)
-            slow = _VIBRATION_SLOW.score_learn(base, load, vibration, _SLOW_AT + _WIDTH)
-            if slow > score:
-                score = slow
             if name is None or score > top:
                 top, name, top_value = score, _VIBRATION_NAME, vibration
         return top, name, top_value
@@ -133,8 +120,10 @@ class EquipmentFaultDetector(ReadingsOnly[EquipmentFaultState]):
         state = EquipmentFaultState.from_dict(data)
         state.base = [float(x) for x in state.base]
         fresh = _fresh_base()
-        if len(state.base) == _SLOW_AT:  # saved before the slow baseline: keep the fast one
-            state.base += fresh[_SLOW_AT:]
+        if len(state.base) == _FAST * len(SERIES):  # saved before the slow fits: keep the fast
+            for i in range(len(SERIES)):
+                fresh[i * _WIDTH:i * _WIDTH + _FAST] = state.base[i * _FAST:(i + 1) * _FAST]
+            state.base = fresh
         elif len(state.base) != len(fresh):
             state.base = fresh
         return state

@@ -95,5 +95,6 @@ def test_a_checkpoint_from_before_the_slow_fit_keeps_its_fast_baseline() -> None
     saved = state.to_dict()
     fast = saved["base"][:14]
     restored = det.load_state({**saved, "base": fast})  # the layout before: fast fits only
-    assert restored.base[:14] == fast and restored.base[14:] == [0.0] * 14
+    # Now each series' fast fit, then its slow one (fresh): temperature, then vibration.
+    assert restored.base == fast[:7] + [0.0] * 7 + fast[7:] + [0.0] * 7
     assert det.load_state({**saved, "base": [1.0] * 5}).base == [0.0] * 28  # unknown: fresh
