@@ -97,7 +97,7 @@ def _cmd_backtest(_settings: Settings, args: argparse.Namespace) -> int:
 
 def _cmd_score_series(_settings: Settings, args: argparse.Namespace) -> int:
     """The equipment-fault detector's score for each row: 0.5 is where it raises an alert."""
-    from monitor.anomaly import FaultScorer
+    from monitor.anomaly import FAULT_WIDTH, FaultScorer
     from monitor.detectors.equipment_fault import SERIES
 
     known = dict(SERIES)
@@ -106,7 +106,7 @@ def _cmd_score_series(_settings: Settings, args: argparse.Namespace) -> int:
     rows = list(_read_series(args.csv_path))
     scorer = (known[args.series] if args.series is not None
               else FaultScorer.for_series(floor=1e-9, relative_floor=0.01))
-    up, down = [0.0] * FaultScorer.WIDTH, [0.0] * FaultScorer.WIDTH
+    up, down = [0.0] * FAULT_WIDTH, [0.0] * FAULT_WIDTH
     with _atomic(args.out) as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["timestamp", "value", "anomaly_score"])

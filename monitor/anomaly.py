@@ -16,9 +16,8 @@ score-series`` both score with ``FaultScorer``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
-__all__ = ["FaultScorer", "LoadScorer", "SLOW_ALPHA", "SLOW_WARM"]
+__all__ = ["FAULT_WIDTH", "FaultScorer", "LoadScorer", "SLOW_ALPHA", "SLOW_WARM"]
 
 @dataclass(frozen=True, slots=True)
 class LoadScorer:
@@ -104,6 +103,9 @@ class LoadScorer:
         return cusum / (cusum + self.h)
 
 
+#: Floats of state of one FaultScorer: the fast fit's 7, then the slow fit's.
+FAULT_WIDTH = 14
+
 #: The slow fit: about 17 hours of running at 5-minute readings, warmed up over a day of it
 #: so that its spread has seen the weather's daily swing.
 SLOW_ALPHA, SLOW_WARM = 0.005, 288
@@ -113,10 +115,10 @@ SLOW_ALPHA, SLOW_WARM = 0.005, 288
 class FaultScorer:
     """A series' fast and slow ``LoadScorer``; the score is the larger of the two.
 
-    State: the fast fit's 7 floats, then the slow fit's (``WIDTH`` in all).
+    State: the fast fit's 7 floats, then the slow fit's (``FAULT_WIDTH`` in all).
 
     >>> scorer = FaultScorer.for_series(floor=2.0)
-    >>> state = [0.0] * FaultScorer.WIDTH
+    >>> state = [0.0] * FAULT_WIDTH
     >>> for i in range(600):  # 50 hours at a steady load, then 35 C hotter over 11 hours
     ...     heat = 35.0 * min(1.0, max(0, i - 468) / 132)
     ...     score = scorer.score_learn(state, 600.0, 50.0 + (i % 5) * 0.3 + heat)
@@ -127,7 +129,6 @@ class FaultScorer:
 
     fast: LoadScorer
     slow: LoadScorer
-    WIDTH: ClassVar[int] = 14
 
     @classmethod
     def for_series(cls, floor: float, relative_floor: float = 0.02) -> FaultScorer:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.wire import Reading
-from monitor.anomaly import FaultScorer
+from monitor.anomaly import FAULT_WIDTH, FaultScorer
 from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.model import AlertKind, Finding, Pledge
 
@@ -46,7 +46,7 @@ SERIES: tuple[tuple[str, FaultScorer], ...] = (
     ("temp_c", FaultScorer.for_series(floor=2.0)),
     ("vibration_mm_s", FaultScorer.for_series(floor=0.3, relative_floor=0.08)),
 )
-_WIDTH = FaultScorer.WIDTH  # floats of state per series
+_WIDTH = FAULT_WIDTH  # floats of state per series
 (_TEMP_NAME, _TEMP), (_VIBRATION_NAME, _VIBRATION) = SERIES
 _FAST = 7  # floats of one fit: a checkpoint from before the slow fit had only the fast ones
 
