@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, status
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dashboards.auth import ALERT_ACTORS, Principal, PrincipalDep, require
 from dashboards.deps import SessionDep
@@ -21,7 +22,7 @@ from registry.audit import record_audit
 from registry.db import as_utc
 from registry.models import Alert
 
-__all__ = ["router"]
+__all__ = ["alert_history", "record_action", "router"]
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -61,6 +62,11 @@ def read_alert_history(alert_id: int, session: SessionDep,
     ``alert.acknowledged``, ``alert.resolved``, ...; ``at`` is device time, which
     live is the wall clock; ``note`` says why)."""
     visible_alert(session, principal, alert_id)
+    return alert_history(session, alert_id)
+
+
+def alert_history(session: Session, alert_id: int) -> list[AlertEventOut]:
+    """The alert's history, oldest first (the caller has checked that it may see it)."""
     rows = session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert_id)
                            .order_by(AlertEvent.id))
     return [_event_out(e) for e in rows]
@@ -79,6 +85,13 @@ def act_on_alert(alert_id: int, body: AlertActionIn, session: SessionDep,
     updates and reminders until ``until`` (device time, which live is the wall
     clock); its resolution is still told.
     """
+    return record_action(session, principal, alert_id, body)
+
+
+def record_action(session: Session, principal: Principal, alert_id: int,
+                  body: AlertActionIn) -> AlertEventOut:
+    """Write a person's action into the alert's history and the audit log (the API's and
+    the page's forms both come here); 404 if the caller may not see the alert."""
     alert, lender_id = visible_alert(session, principal, alert_id)
     event = AlertEvent(alert_id=alert.id, at=datetime.now(UTC), actor=principal.user_id,
                        action=body.action, note=body.note, until=body.until)

@@ -1,4 +1,5 @@
-"""GET /: the one server-rendered page a risk team keeps open."""
+"""The server-rendered pages: GET / (what a risk team keeps open) and each alert's page,
+where people acknowledge, resolve, snooze or note it."""
 
 from __future__ import annotations
 
@@ -11,11 +12,23 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dashboards.auth import COOKIE, PROVISIONERS, PagePrincipalDep, principal_for
+from dashboards.auth import (
+    ALERT_ACTORS,
+    COOKIE,
+    PROVISIONERS,
+    PagePrincipalDep,
+    Principal,
+    principal_for,
+)
 from dashboards.deps import SessionDep, StoreDep
+from dashboards.lookups import visible_alert
+from dashboards.problems import Problem
+from dashboards.registry_schemas import AlertActionIn
+from dashboards.routes.alerts import alert_history, record_action
 from dashboards.schemas import AssetPublic
 from dashboards.summaries import (
     alert_summaries,
@@ -27,7 +40,8 @@ from dashboards.summaries import (
     select_loans,
 )
 from ingest.store import StoreError, TelemetryStore
-from registry.models import DeadLetter
+from monitor.alert_actions import ACTIONS
+from registry.models import Alert, DeadLetter
 from registry.tokens import verify_token
 
 __all__ = ["router", "templates", "PAGE_ROWS"]
@@ -85,6 +99,80 @@ def _assets(session: Session, store: TelemetryStore,
         # The registry half of the page is still worth showing when the store is down.
         log.warning("dashboard: telemetry store unavailable: %s", exc)
         return asset_summaries(session, None, rows), "telemetry store unavailable"
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse, include_in_schema=False,
+            response_model=None)
+def read_alert_page(alert_id: int, request: Request, session: SessionDep,
+                    principal: PagePrincipalDep,
+                    done: str | None = None) -> HTMLResponse | RedirectResponse:
+    """One alert: what it says, its history, and (for those who may act) the form to
+    acknowledge, resolve, snooze or note it."""
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    return _alert_page(request, session, principal, alert_id,
+                       done=done if done in _PAGE_ACTIONS else None)
+
+
+@router.post("/alerts/{alert_id}", include_in_schema=False, response_model=None)
+async def act_on_alert_page(alert_id: int, request: Request, session: SessionDep,
+                            principal: PagePrincipalDep) -> HTMLResponse | RedirectResponse:
+    """The alert page's form: recorded as ``POST /api/alerts/{id}/actions`` records it,
+    then back to the page (303), or the page again with what was wrong (422)."""
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        # The login cookie is SameSite=strict already; a foreign origin is refused outright.
+        raise Problem(403, f"form posted from another site ({origin})")
+    if principal.role not in ALERT_ACTORS:
+        raise Problem(403, f"role {principal.role.value} may not act on alerts")
+    form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace"),
+                                         keep_blank_values=True).items()}
+    entered = {"action": form.get("action", ""), "note": form.get("note", ""),
+               "until": form.get("until", "").strip()}
+    try:
+        until = _form_time(entered["until"]) if entered["action"] == "snooze" else None
+        body = AlertActionIn(action=entered["action"], note=entered["note"], until=until)
+    except (ValueError, ValidationError) as exc:
+        return _alert_page(request, session, principal, alert_id, form=entered,
+                           errors=_form_errors(exc), status_code=422)
+    record_action(session, principal, alert_id, body)
+    return RedirectResponse(f"/alerts/{alert_id}?done={body.action}", status_code=303)
+
+
+_PAGE_ACTIONS = (*ACTIONS, "note")
+
+
+def _alert_page(request: Request, session: Session, principal: Principal, alert_id: int, *,
+                done: str | None = None, form: dict[str, str] | None = None,
+                errors: list[str] | None = None, status_code: int = 200) -> HTMLResponse:
+    visible_alert(session, principal, alert_id)  # 404 unless the caller may see it
+    alert = alert_summaries(session.execute(select_alerts().where(Alert.id == alert_id)))[0]
+    context: dict[str, Any] = {
+        "alert": alert, "history": alert_history(session, alert_id), "done": done,
+        "errors": errors or [], "form": form or {"action": "acknowledge", "note": "", "until": ""},
+        "actions": _PAGE_ACTIONS, "can_act": principal.role in ALERT_ACTORS,
+        "user": principal.user_id,
+    }
+    return templates.TemplateResponse(request, "alert.html", context, status_code=status_code)
+
+
+def _form_time(text: str) -> datetime:
+    """A datetime-local field's value (no zone: the form says UTC), or one with its zone."""
+    if not text:
+        raise ValueError("snooze needs a time to snooze until")
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"until {text!r} is not a time (YYYY-MM-DDTHH:MM)") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _form_errors(exc: Exception) -> list[str]:
+    if isinstance(exc, ValidationError):
+        return [str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()]
+    return [str(exc)]
 
 
 _LOGIN = """<!doctype html><html><head><meta charset="utf-8"><title>collateral-watch: log in</title>
