@@ -30,7 +30,7 @@ from monitor.webhook_protocol import Verdict, retry_after_s, signed_headers, ver
 from registry import Registry
 from registry.db import as_utc
 from registry.models import Lender, OutboxEvent
-from registry.ssrf import UnsafeUrl, check_webhook_url
+from registry.ssrf import Resolver, UnsafeUrl, check_webhook_url, pinned_target
 
 __all__ = ["DispatchResult", "WebhookDispatcher"]
 
@@ -119,11 +119,14 @@ class WebhookDispatcher:
         rng: random.Random | None = None,
         clock: Callable[[], datetime] | None = None,
         allow_private: bool = True,
+        resolve: Resolver | None = None,
     ) -> None:
         _check_settings(timeout_s, max_attempts, batch, per_lender, jitter)
         self.registry = registry
-        # Checked again at delivery: a name can resolve elsewhere than when it was set.
+        # Checked again at delivery (a name can resolve elsewhere than when it was set),
+        # and the request goes to the address that passed (registry.ssrf.pinned_target).
         self.allow_private = allow_private
+        self._resolve = resolve  # host name -> addresses; None: the system's resolver
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
         self.backoff_base_s = backoff_base_s
@@ -134,7 +137,9 @@ class WebhookDispatcher:
         self._rng = rng or random.Random()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._transport = transport
-        self._client: httpx.Client | None = None
+        # One client per pinned host name ("" when unpinned): a kept-alive connection to
+        # an address, made for one name's certificate, must not carry another name's events.
+        self._clients: dict[str, httpx.Client] = {}
         self._client_lock = threading.Lock()
         # A claimed event is hidden from other dispatchers for this long; if this
         # process dies mid-round the event becomes due again (at-least-once).
@@ -181,9 +186,9 @@ class WebhookDispatcher:
 
     def close(self) -> None:
         with self._client_lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
 
     def __enter__(self) -> Self:
         return self
@@ -235,7 +240,16 @@ class WebhookDispatcher:
             missing = "webhook_url" if not job.url else "webhook_secret"
             return _Outcome(job, Verdict.FAILED, False, error=f"lender has no {missing}")
         try:
-            check_webhook_url(job.url, allow_private=self.allow_private)
+            if self.allow_private:
+                check_webhook_url(job.url, allow_private=True)
+                url, name, extensions = job.url, "", {}
+            else:
+                # Resolved once, checked, and sent to that address under the URL's own name.
+                target = (pinned_target(job.url) if self._resolve is None
+                          else pinned_target(job.url, resolve=self._resolve))
+                url = str(httpx.URL(job.url).copy_with(host=target.address))
+                name = target.host
+                extensions = {"sni_hostname": target.host} if target.https else {}
         except UnsafeUrl as exc:
             return _Outcome(job, Verdict.FAILED, False, error=f"unsafe target: {exc}")
         try:
@@ -244,28 +258,33 @@ class WebhookDispatcher:
         except (ValueError, EmptyWebhookSecretError):
             return _Outcome(job, Verdict.FAILED, False,
                             error="lender's webhook_secret is not a whsec_ base64 key")
-        return self._post(job, job.url, headers)
+        if name:
+            headers = {**headers, "host": httpx.URL(job.url).netloc.decode("ascii")}
+        return self._post(job, url, headers, name, extensions)
 
-    def _post(self, job: _Job, url: str, headers: Mapping[str, str]) -> _Outcome:
+    def _post(self, job: _Job, url: str, headers: Mapping[str, str], name: str = "",
+              extensions: dict[str, Any] | None = None) -> _Outcome:
         try:
             # Streamed and never read: a lender's reply body is not ours to download.
-            with self._http().stream("POST", url, content=job.payload.encode(),
-                                     headers=headers) as response:
+            with self._http(name).stream("POST", url, content=job.payload.encode(),
+                                         headers=headers,
+                                         extensions=extensions or {}) as response:
                 return _response_outcome(job, response)
         except httpx.TimeoutException:
             return _Outcome(job, Verdict.RETRY, True, error="time-out")
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            return _Outcome(job, Verdict.FAILED, True, error=_scrub(exc, url))
+            return _Outcome(job, Verdict.FAILED, True, error=_scrub(exc, url, job.url or ""))
         except httpx.TransportError as exc:
-            return _Outcome(job, Verdict.RETRY, True, error=_scrub(exc, url))
+            return _Outcome(job, Verdict.RETRY, True, error=_scrub(exc, url, job.url or ""))
 
-    def _http(self) -> httpx.Client:
+    def _http(self, name: str = "") -> httpx.Client:
         with self._client_lock:
-            if self._client is None:
-                self._client = httpx.Client(
+            client = self._clients.get(name)
+            if client is None:
+                client = self._clients[name] = httpx.Client(
                     transport=self._transport, timeout=self.timeout_s, follow_redirects=False,
                     headers={"user-agent": "collateral-watch-webhooks/1"})
-            return self._client
+            return client
 
     # -- record ---------------------------------------------------------------------------
 
@@ -371,9 +390,12 @@ def _response_outcome(job: _Job, response: httpx.Response) -> _Outcome:
                     retry_after_s=retry_after_s(response))
 
 
-def _scrub(exc: Exception, url: str) -> str:
-    """An error message safe to log and store: the URL (and any token in it) reduced to host."""
-    message = f"{type(exc).__name__}: {exc}".replace(url, _host(url))
+def _scrub(exc: Exception, *urls: str) -> str:
+    """An error message safe to log and store: each URL (and any token in it) reduced to its
+    host."""
+    message = f"{type(exc).__name__}: {exc}"
+    for url in urls:
+        message = message.replace(url, _host(url))
     return message[:_MAX_ERROR_CHARS]
 
 

@@ -4,7 +4,10 @@ A lender's webhook URL is fetched by the platform, so a URL pointing at
 loopback, a private network, link-local (cloud metadata at 169.254.169.254)
 or other reserved space would let a lender make the platform call inside its
 own network (server-side request forgery). Names are resolved and every
-address must be public; delivery checks again, since DNS can change.
+address must be public; delivery checks again, since DNS can change, and
+sends the request to the address it checked (``pinned_target``): an HTTP
+client that resolved the name again could be sent elsewhere by then (DNS
+rebinding), so the check would guard nothing.
 
 >>> check_webhook_url("https://127.0.0.1/hook", allow_private=False)
 Traceback (most recent call last):
@@ -19,9 +22,11 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit
 
-__all__ = ["UnsafeUrl", "check_webhook_url", "MAX_URL_LENGTH"]
+__all__ = ["MAX_URL_LENGTH", "PinnedTarget", "Resolver", "UnsafeUrl", "check_webhook_url",
+           "pinned_target"]
 
 MAX_URL_LENGTH = 2000
 
@@ -42,11 +47,49 @@ def _resolve(host: str) -> list[str]:
 
 def check_webhook_url(url: str, *, allow_private: bool, resolve: Resolver = _resolve) -> str:
     """``url`` if it is a safe webhook target, else ``UnsafeUrl`` saying why."""
+    parts = _parse(url)
+    if not allow_private:
+        _public_addresses(parts, resolve)
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedTarget:
+    """Where to send a webhook: ``address``, the public address the check passed, for the
+    URL's own ``host`` (its Host header, and for https the name its certificate must
+    carry)."""
+
+    url: str
+    host: str
+    address: str
+    port: int
+    https: bool
+
+
+def pinned_target(url: str, *, resolve: Resolver = _resolve) -> PinnedTarget:
+    """Check ``url`` as ``check_webhook_url(allow_private=False)`` does, resolving its host
+    once, and say which checked address to connect to.
+
+    >>> pinned_target("https://8.8.8.8/hook").address
+    '8.8.8.8'
+    >>> pinned_target("https://hooks.bank.test/h", resolve=lambda h: ["10.0.0.7"])
+    Traceback (most recent call last):
+    ...
+    registry.ssrf.UnsafeUrl: webhook host hooks.bank.test (10.0.0.7) is a private address; ...
+    """
+    parts = _parse(url)
+    addresses = _public_addresses(parts, resolve)
+    https = parts.scheme == "https"
+    port = parts.port if parts.port is not None else (443 if https else 80)
+    return PinnedTarget(url, str(parts.hostname), str(addresses[0]), port, https)
+
+
+def _parse(url: str) -> SplitResult:
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeUrl(f"webhook URL is longer than {MAX_URL_LENGTH} characters")
     try:
         parts = urlsplit(url)
-        port = parts.port
+        parts.port  # noqa: B018 (a bad port raises here)
     except ValueError as exc:
         raise UnsafeUrl(f"webhook URL is malformed: {exc}") from None
     if parts.scheme not in ("https", "http"):
@@ -55,12 +98,16 @@ def check_webhook_url(url: str, *, allow_private: bool, resolve: Resolver = _res
         raise UnsafeUrl("webhook URL has no host")
     if parts.username or parts.password:
         raise UnsafeUrl("webhook URL must not carry credentials; the signature authenticates")
-    del port
-    if allow_private:
-        return url
-    for address in _addresses(parts.hostname, resolve):
-        _check_address(parts.hostname, address)
-    return url
+    return parts
+
+
+def _public_addresses(parts: SplitResult,
+                      resolve: Resolver) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    host = str(parts.hostname)
+    addresses = _addresses(host, resolve)
+    for address in addresses:
+        _check_address(host, address)
+    return addresses
 
 
 def _addresses(host: str, resolve: Resolver) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
