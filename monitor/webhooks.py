@@ -89,6 +89,7 @@ class _Outcome:
     status: int | None = None
     error: str | None = None
     retry_after_s: float | None = None
+    unreachable: bool = False  # no connection made: another of the name's addresses may do
 
 
 # -- the dispatcher ------------------------------------------------------------------------
@@ -242,12 +243,12 @@ class WebhookDispatcher:
         try:
             if self.allow_private:
                 check_webhook_url(job.url, allow_private=True)
-                url, name, extensions = job.url, "", {}
+                urls, name, extensions = [job.url], "", {}
             else:
-                # Resolved once, checked, and sent to that address under the URL's own name.
+                # Resolved once, checked, and sent to those addresses under the URL's name.
                 target = (pinned_target(job.url) if self._resolve is None
                           else pinned_target(job.url, resolve=self._resolve))
-                url = str(httpx.URL(job.url).copy_with(host=target.address))
+                urls = [str(httpx.URL(job.url).copy_with(host=a)) for a in target.addresses]
                 name = target.host
                 extensions = {"sni_hostname": target.host} if target.https else {}
         except UnsafeUrl as exc:
@@ -260,7 +261,11 @@ class WebhookDispatcher:
                             error="lender's webhook_secret is not a whsec_ base64 key")
         if name:
             headers = {**headers, "host": httpx.URL(job.url).netloc.decode("ascii")}
-        return self._post(job, url, headers, name, extensions)
+        for url in urls[:-1]:  # the next address if one cannot be reached (IPv6 on an
+            outcome = self._post(job, url, headers, name, extensions)  # IPv4-only host)
+            if not outcome.unreachable:
+                return outcome
+        return self._post(job, urls[-1], headers, name, extensions)
 
     def _post(self, job: _Job, url: str, headers: Mapping[str, str], name: str = "",
               extensions: dict[str, Any] | None = None) -> _Outcome:
@@ -270,12 +275,14 @@ class WebhookDispatcher:
                                          headers=headers,
                                          extensions=extensions or {}) as response:
                 return _response_outcome(job, response)
-        except httpx.TimeoutException:
-            return _Outcome(job, Verdict.RETRY, True, error="time-out")
+        except httpx.TimeoutException as exc:
+            return _Outcome(job, Verdict.RETRY, True, error="time-out",
+                            unreachable=isinstance(exc, httpx.ConnectTimeout))
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             return _Outcome(job, Verdict.FAILED, True, error=_scrub(exc, url, job.url or ""))
         except httpx.TransportError as exc:
-            return _Outcome(job, Verdict.RETRY, True, error=_scrub(exc, url, job.url or ""))
+            return _Outcome(job, Verdict.RETRY, True, error=_scrub(exc, url, job.url or ""),
+                            unreachable=isinstance(exc, httpx.ConnectError))
 
     def _http(self, name: str = "") -> httpx.Client:
         with self._client_lock:

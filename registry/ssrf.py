@@ -42,7 +42,8 @@ def _resolve(host: str) -> list[str]:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as exc:
         raise UnsafeUrl(f"webhook host {host} does not resolve ({exc})") from None
-    return sorted({str(info[4][0]) for info in infos})
+    # In the resolver's order, which prefers what this host can reach (RFC 6724).
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def check_webhook_url(url: str, *, allow_private: bool, resolve: Resolver = _resolve) -> str:
@@ -55,13 +56,13 @@ def check_webhook_url(url: str, *, allow_private: bool, resolve: Resolver = _res
 
 @dataclass(frozen=True, slots=True)
 class PinnedTarget:
-    """Where to send a webhook: ``address``, the public address the check passed, for the
-    URL's own ``host`` (its Host header, and for https the name its certificate must
-    carry)."""
+    """Where to send a webhook: ``addresses``, the public addresses the check passed, in the
+    resolver's order, for the URL's own ``host`` (its Host header, and for https the name
+    its certificate must carry)."""
 
     url: str
     host: str
-    address: str
+    addresses: tuple[str, ...]
     port: int
     https: bool
 
@@ -70,8 +71,8 @@ def pinned_target(url: str, *, resolve: Resolver = _resolve) -> PinnedTarget:
     """Check ``url`` as ``check_webhook_url(allow_private=False)`` does, resolving its host
     once, and say which checked address to connect to.
 
-    >>> pinned_target("https://8.8.8.8/hook").address
-    '8.8.8.8'
+    >>> pinned_target("https://8.8.8.8/hook").addresses
+    ('8.8.8.8',)
     >>> pinned_target("https://hooks.bank.test/h", resolve=lambda h: ["10.0.0.7"])
     Traceback (most recent call last):
     ...
@@ -81,7 +82,7 @@ def pinned_target(url: str, *, resolve: Resolver = _resolve) -> PinnedTarget:
     addresses = _public_addresses(parts, resolve)
     https = parts.scheme == "https"
     port = parts.port if parts.port is not None else (443 if https else 80)
-    return PinnedTarget(url, str(parts.hostname), str(addresses[0]), port, https)
+    return PinnedTarget(url, str(parts.hostname), tuple(str(a) for a in addresses), port, https)
 
 
 def _parse(url: str) -> SplitResult:

@@ -138,3 +138,17 @@ def test_a_pinned_https_request_still_verifies_the_names_certificate(
         assert ok.status_code == 204
         with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED|match"):
             client.post(f"https://127.0.0.1:{port}/hooks", content=b"{}")
+
+
+def test_an_unreachable_address_gives_way_to_the_next(registry: Registry) -> None:
+    # An IPv6 address first, on a host without IPv6: the IPv4 one is tried in the same round.
+    set_lender(registry, "l1", webhook_url=f"https://{NAME}/hooks")
+    enqueue(registry)
+    v6 = "2606:2800:220:1:248:1893:25c8:1946"
+    recorder = Recorder(httpx.ConnectError("network unreachable"), 200)
+    sender = pinned(registry, recorder, lambda host: [v6, PUBLIC])  # type: ignore[arg-type]
+    with sender:
+        assert sender.run_once(T0).delivered == 1
+    assert [r.url.host for r in recorder.requests] == [v6, PUBLIC]
+    [row] = outbox(registry)
+    assert (row.status, row.attempts) == ("delivered", 1)
