@@ -261,8 +261,9 @@ class WebhookDispatcher:
                             error="lender's webhook_secret is not a whsec_ base64 key")
         if name:
             headers = {**headers, "host": httpx.URL(job.url).netloc.decode("ascii")}
-        for url in urls[:-1]:  # the next address if one cannot be reached (IPv6 on an
-            outcome = self._post(job, url, headers, name, extensions)  # IPv4-only host)
+        # An address that cannot be reached (IPv6 from an IPv4-only host) gives way to the next.
+        for url in urls[:-1]:
+            outcome = self._post(job, url, headers, name, extensions)
             if not outcome.unreachable:
                 return outcome
         return self._post(job, urls[-1], headers, name, extensions)
