@@ -65,6 +65,12 @@ class AlertPublic(BaseModel):
     resolved_at: str | None
     reason: str
     details: dict[str, Any]
+    #: Who acknowledged it and when (device time), who resolved it (None when the condition
+    #: cleared), and until when it is snoozed: as the monitor last applied them.
+    acknowledged_by: str | None = None
+    acknowledged_at_ms: int | None = None
+    resolved_by: str | None = None
+    snoozed_until_ms: int | None = None
 
 
 class AssetDetail(AssetPublic):

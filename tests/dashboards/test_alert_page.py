@@ -10,8 +10,12 @@ from fastapi.testclient import TestClient
 
 from dashboards.app import create_app
 from ingest.store.embedded import EmbeddedStore
+from monitor.alerts import Alert as Lifecycle
+from monitor.alerts import AlertStatus
+from monitor.model import AlertKind
 from registry import Registry
 from registry.access import Role
+from registry.models import Alert
 from tests.dashboards.conftest import WALL_MS, auth, make_token
 
 TAMPER = "/alerts/2"  # truck-1's open tamper alert, lender l1 (conftest.fill_registry)
@@ -131,3 +135,24 @@ def test_a_form_posted_from_another_site_or_without_login_is_refused(
     assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login"
     assert client.get(TAMPER, follow_redirects=False).headers["location"] == "/login"
     assert history(client, tokens["ana"]) == []
+
+
+def test_who_acknowledged_and_the_snooze_show_once_the_monitor_applied_them(
+        app_tokens: tuple[TestClient, dict[str, str]], registry: Registry) -> None:
+    with registry.session() as session:  # as the monitor stores it after applying the actions
+        row = session.get(Alert, 2)
+        assert row is not None
+        row.state = Lifecycle("truck-1", AlertKind.TAMPER, AlertStatus.OPEN, row.opened_at_ms,
+                              row.updated_at_ms, acked_by="ana", acked_at_ms=row.opened_at_ms,
+                              snoozed_until_ms=row.opened_at_ms + 3_600_000).to_dict()
+    client, tokens = app_tokens
+    ana = auth(tokens["ana"])
+    alert = client.get(f"/api{TAMPER}", headers=ana).json()
+    assert (alert["acknowledged_by"], alert["resolved_by"]) == ("ana", None)
+    assert alert["snoozed_until_ms"] - alert["acknowledged_at_ms"] == 3_600_000
+    page = client.get(TAMPER, headers=ana).text
+    assert ("open, acknowledged by ana at 2025-11-28 11:00:00, snoozed until 2025-11-28 12:00:00"
+            in page)
+    assert "<td>ana</td>" in client.get("/", headers=ana).text  # the open alerts table
+    plain = client.get("/api/alerts/3", headers=ana).json()  # no lifecycle state stored
+    assert plain["acknowledged_by"] is None and plain["snoozed_until_ms"] is None
