@@ -20,8 +20,15 @@ import pytest
 import trustme
 
 from monitor.webhooks import WebhookDispatcher
-from registry import Registry, import_fleet
-from tests.monitor.test_webhooks import T0, Recorder, enqueue, fleet, outbox, set_lender
+from registry import Registry
+from tests.monitor.test_webhooks import (
+    T0,
+    Recorder,
+    enqueue,
+    fleet_registry,
+    outbox,
+    set_lender,
+)
 
 PUBLIC, PRIVATE = "93.184.216.34", "10.0.0.7"
 NAME = "hooks.lender.test"
@@ -29,10 +36,8 @@ NAME = "hooks.lender.test"
 
 @pytest.fixture()
 def registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = Registry(f"sqlite:///{tmp_path}/r.db")
-    import_fleet(reg, fleet())
-    yield reg
-    reg.close()
+    with fleet_registry(tmp_path) as reg:
+        yield reg
 
 
 class Rebinding:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from registry import Registry, import_fleet
+from registry import Registry
 from tests.monitor.test_webhooks import (
     SECRET,
     SECRET_2,
@@ -19,7 +19,7 @@ from tests.monitor.test_webhooks import (
     Recorder,
     dispatcher,
     enqueue,
-    fleet,
+    fleet_registry,
     outbox,
     set_lender,
 )
@@ -27,10 +27,8 @@ from tests.monitor.test_webhooks import (
 
 @pytest.fixture()
 def registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = Registry(f"sqlite:///{tmp_path}/r.db")
-    import_fleet(reg, fleet())
-    yield reg
-    reg.close()
+    with fleet_registry(tmp_path) as reg:
+        yield reg
 
 
 def _verifies(secret: str, request: httpx.Request) -> bool:

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,12 +43,21 @@ def fleet(url_1: str = "http://lender-1.test/hooks?token=tok-9f8e7d",
     }
 
 
-@pytest.fixture()
-def registry(tmp_path: Path) -> Iterator[Registry]:
+@contextmanager
+def fleet_registry(tmp_path: Path) -> Iterator[Registry]:
+    """A registry holding ``fleet()``: the webhook tests' lenders."""
     reg = Registry(f"sqlite:///{tmp_path}/r.db")
     import_fleet(reg, fleet())
-    yield reg
-    reg.close()
+    try:
+        yield reg
+    finally:
+        reg.close()
+
+
+@pytest.fixture()
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    with fleet_registry(tmp_path) as reg:
+        yield reg
 
 
 def enqueue(registry: Registry, event_id: str = "ev-1", lender_id: str = "l1",
