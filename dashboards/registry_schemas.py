@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from monitor.alert_actions import ACTIONS
+from monitor.alert_actions import RECORDED
 from registry.access import Role
 from registry.fleet_io import AssetKind, WindowIn
 from registry.geo import PolygonGeometry, SiteFeature
@@ -229,7 +229,7 @@ class AuditPage(Page):
 
 
 class AlertActionIn(_In):
-    action: Annotated[str, Field(pattern=f"^({'|'.join((*ACTIONS, 'note'))})$")]
+    action: Annotated[str, Field(pattern=f"^({'|'.join(RECORDED)})$")]
     note: Annotated[str, Field(max_length=2000)] = ""
     #: A snooze's end, with its time zone: updates and reminders wait until then.
     until: datetime | None = None

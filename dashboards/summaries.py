@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from dashboards.params import iso_ms
 from dashboards.schemas import AlertPublic, AssetPublic, LoanPublic, Position
 from ingest.store import Row, TelemetryStore
+from monitor.alerts import Alert as Lifecycle
 from monitor.warning import WarningLevel
 from registry.models import Alert, Asset, Device, Loan
 
@@ -133,26 +134,18 @@ def alert_summaries(rows: Iterable[Any]) -> list[AlertPublic]:
 
 def _alert_public(alert: Alert, loan_id: str, lender_id: str) -> AlertPublic:
     resolved = alert.resolved_at_ms
-    state = alert.state if isinstance(alert.state, dict) else {}  # the monitor's lifecycle
+    # Who has it in hand, from the monitor's stored lifecycle (none before it stored one).
+    life = Lifecycle.from_dict(alert.state) if alert.state else None
+    people: dict[str, Any] = {} if life is None else {
+        "acknowledged_by": life.acked_by, "acknowledged_at_ms": life.acked_at_ms,
+        "resolved_by": life.resolved_by, "snoozed_until_ms": life.snoozed_until_ms}
     return AlertPublic(
         id=alert.id, asset_id=alert.asset_id, loan_id=loan_id, lender_id=lender_id,
         kind=alert.kind, status=alert.status, opened_at_ms=alert.opened_at_ms,
         opened_at=iso_ms(alert.opened_at_ms), updated_at_ms=alert.updated_at_ms,
         updated_at=iso_ms(alert.updated_at_ms), resolved_at_ms=resolved,
         resolved_at=iso_ms(resolved) if resolved is not None else None,
-        reason=alert.reason, details=dict(alert.details or {}),
-        acknowledged_by=_text(state, "acked_by"), acknowledged_at_ms=_ms(state, "acked_at_ms"),
-        resolved_by=_text(state, "resolved_by"), snoozed_until_ms=_ms(state, "snoozed_until_ms"))
-
-
-def _text(state: dict[str, Any], key: str) -> str | None:
-    value = state.get(key)
-    return value if isinstance(value, str) else None
-
-
-def _ms(state: dict[str, Any], key: str) -> int | None:
-    value = state.get(key)
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        reason=alert.reason, details=dict(alert.details or {}), **people)
 
 
 # -- loans ----------------------------------------------------------------------------------

@@ -18,10 +18,13 @@ from dataclasses import replace
 
 from monitor.alerts import Alert, AlertEvent, AlertEventType, AlertStatus
 
-__all__ = ["ACTIONS", "AlertActionError", "act", "acknowledge", "resolve_by_person", "snooze"]
+__all__ = ["ACTIONS", "RECORDED", "AlertActionError", "act", "acknowledge", "resolve_by_person",
+           "snooze"]
 
-#: What a person can do to an alert through the API (a note only records).
+#: What a person can do to an alert, which the monitor applies to its lifecycle.
 ACTIONS = ("acknowledge", "resolve", "snooze")
+#: What a person can record: the actions, or a note, which only records.
+RECORDED = (*ACTIONS, "note")
 
 
 class AlertActionError(ValueError):

@@ -16,8 +16,12 @@ score-series`` both score with ``FaultScorer``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
-__all__ = ["FAULT_WIDTH", "FaultScorer", "LoadScorer", "SLOW_ALPHA", "SLOW_WARM"]
+__all__ = ["FAULT_WIDTH", "FaultScorer", "LOAD_WIDTH", "LoadScorer", "SLOW_ALPHA", "SLOW_WARM"]
+
+#: Floats of state of one LoadScorer (see its docstring).
+LOAD_WIDTH: Final = 7
 
 @dataclass(frozen=True, slots=True)
 class LoadScorer:
@@ -55,7 +59,7 @@ class LoadScorer:
 
     @staticmethod
     def initial() -> list[float]:
-        return [0.0] * 7
+        return [0.0] * LOAD_WIDTH
 
     def score_learn(self, state: list[float], x: float, y: float, at: int = 0) -> float:
         """CUSUM as a score in [0, 1] (0.5 at ``h``), then learn (``state[at:at + 7]`` updated)."""
@@ -103,8 +107,8 @@ class LoadScorer:
         return cusum / (cusum + self.h)
 
 
-#: Floats of state of one FaultScorer: the fast fit's 7, then the slow fit's.
-FAULT_WIDTH = 14
+#: Floats of state of one FaultScorer: the fast fit's, then the slow fit's.
+FAULT_WIDTH: Final = 2 * LOAD_WIDTH
 
 #: The slow fit: about 17 hours of running at 5-minute readings, warmed up over a day of it
 #: so that its spread has seen the weather's daily swing.
@@ -139,7 +143,8 @@ class FaultScorer:
                               relative_floor=relative_floor))
 
     def score_learn(self, state: list[float], x: float, y: float, at: int = 0) -> float:
-        """The larger CUSUM score of the two fits, then learn (``state[at:at + 14]``)."""
+        """The larger CUSUM score of the two fits, then learn (``state[at:at +
+        FAULT_WIDTH]``)."""
         fast = self.fast.score_learn(state, x, y, at)
-        slow = self.slow.score_learn(state, x, y, at + 7)
+        slow = self.slow.score_learn(state, x, y, at + LOAD_WIDTH)
         return slow if slow > fast else fast

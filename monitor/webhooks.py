@@ -243,14 +243,15 @@ class WebhookDispatcher:
         try:
             if self.allow_private:
                 check_webhook_url(job.url, allow_private=True)
-                urls, name, extensions = [job.url], "", {}
+                urls, name, extensions, pinned_host = [job.url], "", {}, ""
             else:
                 # Resolved once, checked, and sent to those addresses under the URL's name.
-                target = (pinned_target(job.url) if self._resolve is None
-                          else pinned_target(job.url, resolve=self._resolve))
-                urls = [str(httpx.URL(job.url).copy_with(host=a)) for a in target.addresses]
+                target = pinned_target(job.url, resolve=self._resolve)
+                parsed = httpx.URL(job.url)
+                urls = [str(parsed.copy_with(host=a)) for a in target.addresses]
                 name = target.host
                 extensions = {"sni_hostname": target.host} if target.https else {}
+                pinned_host = parsed.netloc.decode("ascii")  # the Host header: name[:port]
         except UnsafeUrl as exc:
             return _Outcome(job, Verdict.FAILED, False, error=f"unsafe target: {exc}")
         try:
@@ -259,8 +260,8 @@ class WebhookDispatcher:
         except (ValueError, EmptyWebhookSecretError):
             return _Outcome(job, Verdict.FAILED, False,
                             error="lender's webhook_secret is not a whsec_ base64 key")
-        if name:
-            headers = {**headers, "host": httpx.URL(job.url).netloc.decode("ascii")}
+        if pinned_host:
+            headers = {**headers, "host": pinned_host}
         # An address that cannot be reached (IPv6 from an IPv4-only host) gives way to the next.
         for url in urls[:-1]:
             outcome = self._post(job, url, headers, name, extensions)

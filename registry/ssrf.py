@@ -60,16 +60,15 @@ class PinnedTarget:
     resolver's order, for the URL's own ``host`` (its Host header, and for https the name
     its certificate must carry)."""
 
-    url: str
     host: str
     addresses: tuple[str, ...]
-    port: int
     https: bool
 
 
-def pinned_target(url: str, *, resolve: Resolver = _resolve) -> PinnedTarget:
+def pinned_target(url: str, *, resolve: Resolver | None = None) -> PinnedTarget:
     """Check ``url`` as ``check_webhook_url(allow_private=False)`` does, resolving its host
-    once, and say which checked address to connect to.
+    once (``resolve``: host name -> addresses; the system's resolver if None), and say which
+    checked addresses to connect to.
 
     >>> pinned_target("https://8.8.8.8/hook").addresses
     ('8.8.8.8',)
@@ -79,10 +78,9 @@ def pinned_target(url: str, *, resolve: Resolver = _resolve) -> PinnedTarget:
     registry.ssrf.UnsafeUrl: webhook host hooks.bank.test (10.0.0.7) is a private address; ...
     """
     parts = _parse(url)
-    addresses = _public_addresses(parts, resolve)
-    https = parts.scheme == "https"
-    port = parts.port if parts.port is not None else (443 if https else 80)
-    return PinnedTarget(url, str(parts.hostname), tuple(str(a) for a in addresses), port, https)
+    addresses = _public_addresses(parts, resolve or _resolve)
+    return PinnedTarget(str(parts.hostname), tuple(str(a) for a in addresses),
+                        parts.scheme == "https")
 
 
 def _parse(url: str) -> SplitResult:

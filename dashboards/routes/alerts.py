@@ -22,7 +22,7 @@ from registry.audit import record_audit
 from registry.db import as_utc
 from registry.models import Alert
 
-__all__ = ["alert_history", "record_action", "router"]
+__all__ = ["alert_history", "alert_public", "record_action", "router"]
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -49,6 +49,11 @@ def read_alerts(
 
 @router.get("/{alert_id}", response_model=AlertPublic)
 def read_alert(alert_id: int, session: SessionDep, principal: PrincipalDep) -> AlertPublic:
+    return alert_public(session, principal, alert_id)
+
+
+def alert_public(session: Session, principal: Principal, alert_id: int) -> AlertPublic:
+    """The alert as the API shows it; 404 unless the caller may see it."""
     visible_alert(session, principal, alert_id)
     return alert_summaries(session.execute(select_alerts().where(Alert.id == alert_id)))[0]
 

@@ -25,10 +25,9 @@ from dashboards.auth import (
     principal_for,
 )
 from dashboards.deps import SessionDep, StoreDep
-from dashboards.lookups import visible_alert
 from dashboards.problems import Problem
 from dashboards.registry_schemas import AlertActionIn
-from dashboards.routes.alerts import alert_history, record_action
+from dashboards.routes.alerts import alert_history, alert_public, record_action
 from dashboards.schemas import AssetPublic
 from dashboards.summaries import (
     alert_summaries,
@@ -40,8 +39,8 @@ from dashboards.summaries import (
     select_loans,
 )
 from ingest.store import StoreError, TelemetryStore
-from monitor.alert_actions import ACTIONS
-from registry.models import Alert, DeadLetter
+from monitor.alert_actions import RECORDED
+from registry.models import DeadLetter
 from registry.tokens import verify_token
 
 __all__ = ["router", "templates", "PAGE_ROWS"]
@@ -111,7 +110,7 @@ def read_alert_page(alert_id: int, request: Request, session: SessionDep,
     if principal is None:
         return RedirectResponse("/login", status_code=303)
     return _alert_page(request, session, principal, alert_id,
-                       done=done if done in _PAGE_ACTIONS else None)
+                       done=done if done in RECORDED else None)
 
 
 @router.post("/alerts/{alert_id}", include_in_schema=False, response_model=None)
@@ -141,18 +140,15 @@ async def act_on_alert_page(alert_id: int, request: Request, session: SessionDep
     return RedirectResponse(f"/alerts/{alert_id}?done={body.action}", status_code=303)
 
 
-_PAGE_ACTIONS = (*ACTIONS, "note")
-
 
 def _alert_page(request: Request, session: Session, principal: Principal, alert_id: int, *,
                 done: str | None = None, form: dict[str, str] | None = None,
                 errors: list[str] | None = None, status_code: int = 200) -> HTMLResponse:
-    visible_alert(session, principal, alert_id)  # 404 unless the caller may see it
-    alert = alert_summaries(session.execute(select_alerts().where(Alert.id == alert_id)))[0]
     context: dict[str, Any] = {
-        "alert": alert, "history": alert_history(session, alert_id), "done": done,
+        "alert": alert_public(session, principal, alert_id),  # 404 unless the caller sees it
+        "history": alert_history(session, alert_id), "done": done,
         "errors": errors or [], "form": form or {"action": "acknowledge", "note": "", "until": ""},
-        "actions": _PAGE_ACTIONS, "can_act": principal.role in ALERT_ACTORS,
+        "actions": RECORDED, "can_act": principal.role in ALERT_ACTORS,
         "user": principal.user_id,
     }
     return templates.TemplateResponse(request, "alert.html", context, status_code=status_code)

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.wire import Reading
-from monitor.anomaly import FAULT_WIDTH, FaultScorer
+from monitor.anomaly import FAULT_WIDTH, LOAD_WIDTH, FaultScorer
 from monitor.detectors.base import NO_FINDINGS, ReadingsOnly, StateRecord
 from monitor.model import AlertKind, Finding, Pledge
 
@@ -48,7 +48,7 @@ SERIES: tuple[tuple[str, FaultScorer], ...] = (
 )
 _WIDTH = FAULT_WIDTH  # floats of state per series
 (_TEMP_NAME, _TEMP), (_VIBRATION_NAME, _VIBRATION) = SERIES
-_FAST = 7  # floats of one fit: a checkpoint from before the slow fit had only the fast ones
+_FAST = LOAD_WIDTH  # floats of one fit: a checkpoint from before the slow fit had only these
 
 
 def _fresh_base() -> list[float]:
