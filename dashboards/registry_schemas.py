@@ -15,6 +15,7 @@ from monitor.alert_actions import RECORDED
 from registry.access import Role
 from registry.fleet_io import AssetKind, WindowIn
 from registry.geo import PolygonGeometry, SiteFeature
+from registry.models import LoanStatus
 
 __all__ = [
     "Id", "Name", "Page",
@@ -104,6 +105,9 @@ class LoanPatch(_In):
     borrower_id: Id | None = None
     principal: Money | None = None
     currency: Currency | None = None
+    #: "closed" when the loan is repaid or settled: its collateral is released and no longer
+    #: watched, and what is open on it is resolved; "active" watches it again.
+    status: LoanStatus | None = None
 
 
 class PledgeIn(_In):

@@ -117,6 +117,8 @@ class LoanPublic(BaseModel):
     warning_changed_at: str | None
     asset_count: int
     open_alert_count: int
+    status: str  # active, or closed (its collateral released: no longer watched)
+    closed_at: str | None
 
 
 class WarningChangePublic(BaseModel):

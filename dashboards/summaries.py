@@ -42,11 +42,14 @@ def count_rows(session: Session, statement: Select[*tuple[Any, ...]]) -> int:
 
 def select_assets(*, kind: str | None = None, loan_id: str | None = None,
                   lender_id: str | None = None, asset_id: str | None = None,
+                  loan_status: str | None = None,
                   lenders: frozenset[str] | None = None) -> Select[Asset, str]:
     """Assets with their lender; ``lenders`` is the caller's scope (None: all)."""
     statement = select(Asset, Loan.lender_id).join(Loan, Asset.loan_id == Loan.id)
     if lenders is not None:
         statement = statement.where(Loan.lender_id.in_(lenders))
+    if loan_status is not None:
+        statement = statement.where(Loan.status == loan_status)
     if kind is not None:
         statement = statement.where(Asset.kind == kind)
     if loan_id is not None:
@@ -152,7 +155,7 @@ def _alert_public(alert: Alert, loan_id: str, lender_id: str) -> AlertPublic:
 
 
 def select_loans(*, lender_id: str | None = None, warning_level: str | None = None,
-                 loan_id: str | None = None,
+                 loan_id: str | None = None, status: str | None = None,
                  lenders: frozenset[str] | None = None) -> Select[Loan, Any, Any]:
     """Loans, most severe warning first (then by id), with asset and open alert counts."""
     assets = (select(Asset.loan_id, func.count().label("n")).group_by(Asset.loan_id)
@@ -168,7 +171,7 @@ def select_loans(*, lender_id: str | None = None, warning_level: str | None = No
     if lenders is not None:
         statement = statement.where(Loan.lender_id.in_(lenders))
     for column, value in ((Loan.lender_id, lender_id), (Loan.warning_level, warning_level),
-                          (Loan.id, loan_id)):
+                          (Loan.id, loan_id), (Loan.status, status)):
         if value is not None:
             statement = statement.where(column == value)
     return statement.order_by(severity.desc(), Loan.id)
@@ -186,4 +189,5 @@ def _loan_public(loan: Loan, asset_count: int, open_alert_count: int) -> LoanPub
         currency=loan.currency, warning_level=loan.warning_level,
         warning_reason=loan.warning_reason, warning_changed_ms=changed,
         warning_changed_at=iso_ms(changed) if changed is not None else None,
-        asset_count=asset_count, open_alert_count=open_alert_count)
+        asset_count=asset_count, open_alert_count=open_alert_count, status=loan.status,
+        closed_at=loan.closed_at.isoformat() if loan.closed_at is not None else None)

@@ -18,8 +18,8 @@ from dataclasses import replace
 
 from monitor.alerts import Alert, AlertEvent, AlertEventType, AlertStatus
 
-__all__ = ["ACTIONS", "RECORDED", "AlertActionError", "act", "acknowledge", "resolve_by_person",
-           "snooze"]
+__all__ = ["ACTIONS", "RECORDED", "AlertActionError", "act", "acknowledge", "release",
+           "resolve_by_person", "snooze"]
 
 #: What a person can do to an alert, which the monitor applies to its lifecycle.
 ACTIONS = ("acknowledge", "resolve", "snooze")
@@ -42,11 +42,23 @@ def acknowledge(alert: Alert, by: str, note: str, now_ms: int) -> tuple[Alert, l
 def resolve_by_person(alert: Alert, by: str, note: str,
                       now_ms: int) -> tuple[Alert, list[AlertEvent]]:
     """A person closes ``alert`` (e.g. the asset was found and secured)."""
+    return _resolve(alert, by, note, f"resolved by {by}", now_ms)
+
+
+def release(alert: Alert, loan_id: str, now_ms: int) -> tuple[Alert, list[AlertEvent]]:
+    """``alert``'s loan was closed (repaid or settled): its collateral is released and no
+    longer watched, so what was open on it is resolved."""
+    why = f"loan {loan_id} closed: collateral released"
+    return _resolve(alert, None, why, why, now_ms)
+
+
+def _resolve(alert: Alert, by: str | None, note: str, why: str,
+             now_ms: int) -> tuple[Alert, list[AlertEvent]]:
     _must_be_open(alert, "resolve")
     at = max(alert.updated_at_ms, now_ms)
     new = replace(alert, status=AlertStatus.RESOLVED, resolved_at_ms=at, updated_at_ms=at,
                   resolved_by=by, note=note, last_notified_ms=at, clear_since_ms=None)
-    return new, [AlertEvent(AlertEventType.RESOLVED, new, at, f"resolved by {by}")]
+    return new, [AlertEvent(AlertEventType.RESOLVED, new, at, why)]
 
 
 def snooze(alert: Alert, until_ms: int, by: str, note: str,

@@ -7,7 +7,7 @@ and the webhook events it causes commit together or not at all.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -66,10 +66,13 @@ class AlertStore:
         self.opened_by_kind: dict[str, int] = {}
         self.events_enqueued = 0
 
-    def load(self) -> None:
+    def load(self, owns: Callable[[str], bool] | None = None) -> None:
+        """The open alerts of the assets this worker ``owns`` (another worker ticks the rest)."""
         with self.registry.session() as session:
             rows = session.scalars(select(AlertRow).where(AlertRow.status == "open")).all()
             for row in rows:
+                if owns is not None and not owns(row.asset_id):
+                    continue
                 key = (row.asset_id, AlertKind(row.kind))
                 self.open[key] = _alert_from_row(row)
                 self._ids[key] = row.id

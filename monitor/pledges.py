@@ -7,21 +7,25 @@ offline ``backtest`` judge an asset against the same terms:
 - the fence is the asset's operating area when it has one (a ship may sail
   within it; leaving it is the alarm), else its pledged site;
 - planned downtime and approved moves become device-time windows.
+
+``load_pledges`` splits the registry's pledges into those watched and those
+released: an asset on a closed loan (repaid or settled) is no longer watched,
+and the monitor resolves what was open on it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
 from monitor.model import Pledge, Site, Window
 from registry import Registry
-from registry.models import Asset, Loan
+from registry.models import Asset, Loan, LoanStatus
 
-__all__ = ["load_pledges", "site_from_json", "pledge_of", "windows_from_json"]
+__all__ = ["PledgeBook", "load_pledges", "site_from_json", "pledge_of", "windows_from_json"]
 
 
 def site_from_json(site: Mapping[str, Any]) -> Site:
@@ -65,7 +69,16 @@ def pledge_of(asset: Any, lender_id: str) -> Pledge:
     )
 
 
-def load_pledges(registry: Registry) -> dict[str, Pledge]:
+class PledgeBook(NamedTuple):
+    watched: dict[str, Pledge]  # by asset id: assets on active loans
+    released: dict[str, Pledge]  # assets on closed loans: no longer watched
+
+
+def load_pledges(registry: Registry) -> PledgeBook:
+    book = PledgeBook({}, {})
     with registry.session() as session:
-        rows = session.execute(select(Asset, Loan.lender_id).join(Loan)).all()
-        return {asset.id: pledge_of(asset, lender_id) for asset, lender_id in rows}
+        for asset, lender_id, status in session.execute(
+                select(Asset, Loan.lender_id, Loan.status).join(Loan)):
+            part = book.released if status == LoanStatus.CLOSED else book.watched
+            part[asset.id] = pledge_of(asset, lender_id)
+    return book

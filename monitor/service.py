@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 import paho.mqtt.client as mqtt
 
 from ingest.dedup import Deduplicator
-from ingest.handoff import decode_handoff, handoff_topic
+from ingest.handoff import decode_handoff, handoff_topic, partition_of
 from ingest.mqtt import MqttEndpoint, connect_consumer, stop_worker
 from monitor import compiled
-from monitor.alert_actions import AlertActionError, act
+from monitor.alert_actions import AlertActionError, act, release
 from monitor.alert_store import AlertChange, AlertStore
 from monitor.alerts import AlertPolicy, AlertStatus, apply_finding, apply_tick
 from monitor.clock import FleetClock
@@ -66,6 +66,8 @@ class MonitorService:
         self._dedup = Deduplicator()
         self._people_seen = -1  # alert_history rows applied (-1: not read yet)
         self._pledges: dict[str, Pledge] = {}
+        self._released: dict[str, Pledge] = {}  # assets on closed loans: not watched
+        self._parts = frozenset(self.config.partitions or range(self.config.total_partitions))
         self._inbox: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._client: mqtt.Client | None = None
@@ -75,16 +77,24 @@ class MonitorService:
     def _checkpoint_key(self) -> str:
         return f"monitor/{self.config.client_id}"
 
+    def owns(self, asset_id: str) -> bool:
+        """Whether this worker's partitions hold ``asset_id`` (its readings and alerts)."""
+        return partition_of(asset_id, self.config.total_partitions) in self._parts
+
     def start(self) -> None:
-        self.refresh_pledges()
-        self.alerts.load()
-        self._restore()
+        self.prepare()
         log.info("monitor: detection engine %s", compiled.describe())
-        parts = self.config.partitions or range(self.config.total_partitions)
-        topics = [handoff_topic(p) for p in parts]
+        topics = [handoff_topic(p) for p in sorted(self._parts)]
         self._client = connect_consumer(self.endpoint, self.config.client_id, topics,
                                         self._inbox.put)
         self._worker.start()
+
+    def prepare(self) -> None:
+        """Load this worker's open alerts and checkpoint, then the pledges (which drops the
+        state of assets no longer watched and resolves the alerts of released ones)."""
+        self.alerts.load(self.owns)
+        self._restore()
+        self.refresh_pledges()
 
     def stop(self) -> None:
         stop_worker(self._stop, self._worker, self._client)
@@ -115,10 +125,15 @@ class MonitorService:
         return self._pledges
 
     def refresh_pledges(self) -> None:
-        """Reload pledges from the registry; drop the state of assets no longer pledged."""
-        self._pledges = load_pledges(self.registry)
+        """Reload pledges from the registry; drop the state of assets no longer watched, and
+        resolve the open alerts of those whose loan was closed (collateral released)."""
+        self._pledges, self._released = load_pledges(self.registry)
         for asset_id in self.engine.asset_ids() - self._pledges.keys():
             self.engine.forget(asset_id)
+        now_ms = self.clock.now_ms()
+        changes = [AlertChange(*release(alert, self._released[key[0]].loan_id, now_ms))
+                   for key, alert in list(self.alerts.open.items()) if key[0] in self._released]
+        self.alerts.commit(changes, self._released)
 
     def _drain(self) -> None:
         messages: list[mqtt.MQTTMessage] = []
@@ -152,7 +167,8 @@ class MonitorService:
                 continue
             pledge = self._pledges.get(item.asset_id)
             if pledge is None:
-                log.warning("monitor: reading for unknown asset %s", item.asset_id)
+                if item.asset_id not in self._released:  # a released one's are not judged
+                    log.warning("monitor: reading for unknown asset %s", item.asset_id)
                 continue
             self.readings_seen += 1
             self.clock.advance(reading.ts_ms)

@@ -22,7 +22,7 @@ from registry.access import Borrower, Role, User
 from registry.audit import record_audit
 from registry.db import Registry, RegistryError
 from registry.geo import MAX_VERTICES, PolygonGeometry, check_ring
-from registry.models import Asset, Device, Lender, Loan
+from registry.models import Asset, Device, Lender, Loan, LoanStatus
 
 __all__ = ["ImportSummary", "import_fleet", "import_fleet_file", "export_fleet", "parse_fleet"]
 
@@ -104,6 +104,8 @@ class LoanIn(_Strict):
     borrower_id: str | None = None
     principal: float | None = None
     currency: str | None = None
+    status: LoanStatus = LoanStatus.ACTIVE  # closed: its collateral is released, not watched
+    closed_at: datetime | None = None
 
 
 class UserIn(_Strict):
@@ -299,7 +301,9 @@ def _lender_out(x: Lender) -> dict[str, Any]:
 
 def _loan_out(x: Loan) -> dict[str, Any]:
     return {"id": x.id, "lender_id": x.lender_id, "borrower": x.borrower,
-            "borrower_id": x.borrower_id, "principal": x.principal, "currency": x.currency}
+            "borrower_id": x.borrower_id, "principal": x.principal, "currency": x.currency,
+            "status": x.status,
+            "closed_at": x.closed_at.isoformat() if x.closed_at is not None else None}
 
 
 def _asset_out(x: Asset) -> dict[str, Any]:

@@ -8,6 +8,7 @@ webhook deliveries) are wall-clock UTC datetimes.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -29,6 +30,7 @@ __all__ = [
     "Base",
     "Lender",
     "Loan",
+    "LoanStatus",
     "Asset",
     "Device",
     "Alert",
@@ -41,6 +43,11 @@ __all__ = [
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[dict[str, Any]]: JSON}
+
+
+class LoanStatus(StrEnum):
+    ACTIVE = "active"  # its collateral is watched
+    CLOSED = "closed"  # repaid or settled: its collateral is released, no longer watched
 
 
 class Lender(Base):
@@ -68,6 +75,11 @@ class Loan(Base):
     warning_reason: Mapped[str] = mapped_column(Text, default="")
     warning_changed_ms: Mapped[int | None] = mapped_column(BigInteger)
     borrower_id: Mapped[str | None] = mapped_column(ForeignKey("borrowers.id"), index=True)
+    #: A LoanStatus: a closed loan (repaid or settled) has released its collateral, which
+    #: is no longer watched.
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active",
+                                        index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lender: Mapped[Lender] = relationship(back_populates="loans")
     assets: Mapped[list[Asset]] = relationship(back_populates="loan")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, status
@@ -25,7 +26,7 @@ from dashboards.summaries import (
 )
 from monitor.warning import WarningLevel
 from registry.audit import record_audit
-from registry.models import Loan, WarningChange
+from registry.models import Loan, LoanStatus, WarningChange
 
 __all__ = ["router"]
 
@@ -40,12 +41,14 @@ def read_loans(
     principal: PrincipalDep,
     lender_id: str | None = None,
     warning_level: WarningLevel | None = None,
+    status: LoanStatus | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> LoansPublic:
-    """Loans, most severe warning level first."""
+    """Loans, most severe warning level first; ``status`` active or closed."""
     statement = select_loans(lender_id=lender_id,
                              warning_level=warning_level.value if warning_level else None,
+                             status=status.value if status else None,
                              lenders=principal.lenders)
     rows = session.execute(statement.limit(limit).offset(offset))
     return LoansPublic(data=loan_summaries(rows), count=count_rows(session, statement))
@@ -97,9 +100,12 @@ def create_loan(body: LoanIn, session: SessionDep, principal: Editor) -> LoanPub
 def update_loan(loan_id: str, body: LoanPatch, session: SessionDep,
                 principal: Editor) -> LoanPublic:
     loan = visible_loan(session, principal, loan_id)
-    changes = body.model_dump(exclude_unset=True)
+    changes = body.model_dump(exclude_unset=True, mode="json")
     _check_borrower(session, principal, changes.get("borrower_id"), loan.lender_id)
-    apply_patch(loan, changes, ("borrower",))
+    status_changed = changes.get("status", loan.status) != loan.status
+    apply_patch(loan, changes, ("borrower", "status"))
+    if status_changed:  # the monitor resolves its collateral's alerts at its next pledge refresh
+        loan.closed_at = datetime.now(UTC) if loan.status == LoanStatus.CLOSED else None
     session.flush()
     record_audit(session, principal.user_id, "loan.update", "loan", loan_id, loan.lender_id,
                  changes)

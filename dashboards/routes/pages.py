@@ -40,7 +40,7 @@ from dashboards.summaries import (
 )
 from ingest.store import StoreError, TelemetryStore
 from monitor.alert_actions import RECORDED
-from registry.models import DeadLetter
+from registry.models import DeadLetter, LoanStatus
 from registry.tokens import verify_token
 
 __all__ = ["router", "templates", "PAGE_ROWS"]
@@ -71,13 +71,15 @@ def read_index(request: Request, session: SessionDep, store: StoreDep,
     scope = principal.lenders
     assets, store_error = _assets(session, store, scope)
     context: dict[str, Any] = {
-        "loans": loan_summaries(session.execute(select_loans(lenders=scope).limit(PAGE_ROWS))),
-        "loan_count": count_rows(session, select_loans(lenders=scope)),
+        "loans": loan_summaries(session.execute(
+            select_loans(lenders=scope, status=LoanStatus.ACTIVE).limit(PAGE_ROWS))),
+        "loan_count": count_rows(session, select_loans(lenders=scope, status=LoanStatus.ACTIVE)),
         "alerts": alert_summaries(session.execute(
             select_alerts(status="open", lenders=scope).limit(PAGE_ROWS))),
         "alert_count": count_rows(session, select_alerts(status="open", lenders=scope)),
         "assets": assets,
-        "asset_count": count_rows(session, select_assets(lenders=scope)),
+        "asset_count": count_rows(session, select_assets(lenders=scope,
+                                                         loan_status=LoanStatus.ACTIVE)),
         # Dead letters are the platform's, not a lender's: counted for operators only.
         "dead_letters": (int(session.scalar(select(func.count()).select_from(DeadLetter)) or 0)
                          if principal.role in PROVISIONERS else 0),
@@ -91,7 +93,8 @@ def read_index(request: Request, session: SessionDep, store: StoreDep,
 def _assets(session: Session, store: TelemetryStore,
             scope: frozenset[str] | None) -> tuple[list[AssetPublic], str | None]:
     rows = [(a, lender) for a, lender in
-            session.execute(select_assets(lenders=scope).limit(PAGE_ROWS))]
+            session.execute(select_assets(lenders=scope, loan_status=LoanStatus.ACTIVE)
+                            .limit(PAGE_ROWS))]
     try:
         return asset_summaries(session, store, rows), None
     except StoreError as exc:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi.testclient import TestClient
 
 from tests.dashboards.conftest import HOUR, SECRET, T0
@@ -44,3 +46,27 @@ def test_unknown_loan_is_404(client: TestClient) -> None:
 def test_lender_secrets_never_leave(client: TestClient) -> None:
     text = client.get("/api/loans").text + client.get("/api/loans/n1").text
     assert SECRET not in text and "token" not in text
+
+
+def test_closing_a_loan_releases_it_from_the_watch_list(client: TestClient) -> None:
+    assert client.get("/api/loans/n2").json()["status"] == "active"
+    closed = client.patch("/api/loans/n2", json={"status": "closed"})
+    assert closed.status_code == 200, closed.text
+    body = closed.json()
+    assert body["status"] == "closed"
+    assert abs(datetime.fromisoformat(body["closed_at"]) - datetime.now(UTC)) < timedelta(
+        minutes=1)
+    assert [x["id"] for x in client.get("/api/loans?status=active").json()["data"]] == ["n1"]
+    assert [x["id"] for x in client.get("/api/loans?status=closed").json()["data"]] == ["n2"]
+    assert client.get("/api/loans?status=repaid").status_code == 422
+    for bad in ({"status": None}, {"status": "repaid"}):
+        refused = client.patch("/api/loans/n2", json=bad)
+        assert refused.status_code == 422 and "status" in refused.text
+    audit = client.get("/api/audit").json()["data"]
+    assert [(e["action"], e["detail"]) for e in audit if e["target_id"] == "n2"][0] == (
+        "loan.update", {"status": "closed"})
+    # The risk team's page lists the loans still watched.
+    html = client.get("/").text
+    assert "<code>n1</code>" in html and "<code>n2</code>" not in html
+    reopened = client.patch("/api/loans/n2", json={"status": "active"}).json()
+    assert (reopened["status"], reopened["closed_at"]) == ("active", None)

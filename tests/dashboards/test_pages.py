@@ -61,4 +61,4 @@ def test_empty_registry_renders(tmp_path: Path) -> None:
             html = client.get("/").text
     finally:
         registry.close()
-    assert "No loans in the registry." in html and "No open alerts." in html
+    assert "No active loans in the registry." in html and "No open alerts." in html
