@@ -25,7 +25,8 @@ __all__ = [
     "PledgeIn", "PledgeOut", "AssetIn", "AssetPatch",
     "DeviceIn", "DeviceOut", "DevicesOut", "DeviceCredentials",
     "UserIn", "UserOut", "UsersOut", "TokenIn", "TokenOut",
-    "WebhookIn", "WebhookOut", "WebhookSecretOut",
+    "WebhookIn", "WebhookOut", "WebhookSecretOut", "DeliveryOut", "DeliveriesOut",
+    "RedeliverIn", "RedeliverOut",
     "AuditOut", "AuditPage", "AlertActionIn", "AlertEventOut",
 ]
 
@@ -215,6 +216,40 @@ class WebhookOut(BaseModel):
 
 class WebhookSecretOut(WebhookOut):
     secret: str | None = Field(description="whsec_...; shown once, when generated, else null")
+
+
+class DeliveryOut(BaseModel):
+    """One event of the lender's webhook outbox and how its delivery went."""
+
+    event_id: str  # the webhook-id header: stable across retries and redeliveries
+    event_type: str
+    created_at: datetime
+    status: str  # pending (due at next_attempt_at), delivered, or failed (given up)
+    attempts: int
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    last_status: int | None  # the lender's last HTTP status
+    last_error: str | None
+    payload: dict[str, Any]  # the signed body, as sent
+
+
+class DeliveriesOut(Page):
+    data: list[DeliveryOut]
+
+
+class RedeliverIn(_In):
+    #: Failed events created at or after this time (with its zone) are sent again.
+    since: datetime
+
+    @model_validator(mode="after")
+    def _since_has_a_zone(self) -> RedeliverIn:
+        if self.since.tzinfo is None:
+            raise ValueError("since needs its time zone (e.g. 2026-12-01T00:00Z)")
+        return self
+
+
+class RedeliverOut(BaseModel):
+    requeued: int  # failed events set pending again, with a fresh round of attempts
 
 
 class AuditOut(BaseModel):

@@ -3,9 +3,13 @@
 The ``WebhookDispatcher`` POSTs each pending event to its lender, signed and
 judged per ``monitor.webhook_protocol``, and records the outcome.
 
-- Connection errors and time-outs are retried like 5xx, with exponential
-  backoff and jitter, up to ``max_attempts``. Redirects are not followed: a
-  signed body must go only where the lender registered.
+- Connection errors and time-outs are retried like 5xx, on ``RETRY_SCHEDULE_S``
+  (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: Svix's, whose authors wrote the
+  Standard Webhooks spec), jittered: eight attempts over 27.6 hours, so a
+  receiver down for a day misses nothing. What is given up stays in the
+  outbox as ``failed``; the lender can send it again (``webhook/redeliver``).
+  Redirects are not followed: a signed body must go only where the lender
+  registered.
 - Never logged: the secret, the full URL (it may carry a token), the body.
 """
 
@@ -19,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Final, Self
 
 import httpx
 from sqlalchemy import Select, func, select, update
@@ -32,10 +36,12 @@ from registry.db import as_utc
 from registry.models import Lender, OutboxEvent
 from registry.ssrf import Resolver, UnsafeUrl, check_webhook_url, pinned_target
 
-__all__ = ["DispatchResult", "WebhookDispatcher"]
+__all__ = ["DispatchResult", "RETRY_SCHEDULE_S", "WebhookDispatcher"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds to wait before each retry; one attempt more than retries.
+RETRY_SCHEDULE_S: Final = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 _MAX_ERROR_CHARS = 300
 _THREAD_PREFIX = "webhook"
 
@@ -111,9 +117,8 @@ class WebhookDispatcher:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout_s: float = 10.0,
-        max_attempts: int = 8,
-        backoff_base_s: float = 1.0,
-        backoff_max_s: float = 600.0,
+        retry_schedule_s: Sequence[float] = RETRY_SCHEDULE_S,
+        max_attempts: int | None = None,  # None: one more than the schedule's retries
         batch: int = 50,
         per_lender: int = 4,
         jitter: float = 0.2,
@@ -122,7 +127,8 @@ class WebhookDispatcher:
         allow_private: bool = True,
         resolve: Resolver | None = None,
     ) -> None:
-        _check_settings(timeout_s, max_attempts, batch, per_lender, jitter)
+        max_attempts = len(retry_schedule_s) + 1 if max_attempts is None else max_attempts
+        _check_settings(timeout_s, retry_schedule_s, max_attempts, batch, per_lender, jitter)
         self.registry = registry
         # Checked again at delivery (a name can resolve elsewhere than when it was set),
         # and the request goes to the address that passed (registry.ssrf.pinned_target).
@@ -130,8 +136,7 @@ class WebhookDispatcher:
         self._resolve = resolve  # host name -> addresses; None: the system's resolver
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
-        self.backoff_base_s = backoff_base_s
-        self.backoff_max_s = backoff_max_s
+        self.retry_schedule_s = tuple(retry_schedule_s)
         self.batch = batch
         self.per_lender = per_lender
         self.jitter = jitter
@@ -177,12 +182,15 @@ class WebhookDispatcher:
             log.info("webhook dispatcher stopped")
 
     def backoff(self, attempts: int) -> timedelta:
-        """Delay before the next try after ``attempts`` failed ones: base·2^(n-1), capped, jittered.
+        """Delay before the next try after ``attempts`` failed ones: the schedule's, jittered
+        (past its end, its last).
 
-        Jitter only shortens the delay (by up to ``jitter`` < 0.5), so the cap
-        holds and the delays still grow: twice a delay, less under half, beats it.
+        Jitter only shortens the delay (by up to ``jitter`` < 0.5), so the
+        schedule's longest delay is never exceeded and retries of many events
+        that failed together spread out instead of arriving at once.
         """
-        delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** max(attempts - 1, 0))
+        schedule = self.retry_schedule_s
+        delay = schedule[min(max(attempts, 1), len(schedule)) - 1]
         return timedelta(seconds=delay * (1.0 - self.jitter * self._rng.random()))
 
     def close(self) -> None:
@@ -329,7 +337,7 @@ class WebhookDispatcher:
     def _retry_delay(self, attempts: int, outcome: _Outcome) -> timedelta:
         delay = self.backoff(attempts)
         if outcome.retry_after_s is not None:  # the lender asked to wait longer (429/503)
-            asked = timedelta(seconds=min(outcome.retry_after_s, self.backoff_max_s))
+            asked = timedelta(seconds=min(outcome.retry_after_s, max(self.retry_schedule_s)))
             delay = max(delay, asked)
         return delay
 
@@ -337,10 +345,12 @@ class WebhookDispatcher:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _check_settings(timeout_s: float, max_attempts: int, batch: int, per_lender: int,
-                    jitter: float) -> None:
+def _check_settings(timeout_s: float, retry_schedule_s: Sequence[float], max_attempts: int,
+                    batch: int, per_lender: int, jitter: float) -> None:
     if timeout_s <= 0 or max_attempts < 1 or batch < 1 or per_lender < 1:
         raise ValueError("timeout_s must be > 0; max_attempts, batch, per_lender >= 1")
+    if not retry_schedule_s or min(retry_schedule_s) <= 0:
+        raise ValueError("retry_schedule_s must hold one or more delays, each > 0 s")
     if not 0.0 <= jitter < 0.5:
         raise ValueError(f"jitter must be in [0, 0.5) so delays keep growing, not {jitter}")
 

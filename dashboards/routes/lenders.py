@@ -3,17 +3,21 @@
 A webhook secret is generated here, shown once, and rotated with an overlap:
 after a rotation deliveries carry signatures by the new and the old secret
 until ``rotating_until``, so a receiver can switch keys without losing events.
+A lender sees its outbox (``webhook/deliveries``) and sends what was given up
+again (``webhook/redeliver``), e.g. after its receiver was down for longer
+than the retries last.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, status
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dashboards.auth import ADMINS, EDITORS, Principal, PrincipalDep, require
 from dashboards.changes import add_new, apply_patch
@@ -22,10 +26,14 @@ from dashboards.lookups import in_scope, visible_lender
 from dashboards.params import Limit, Offset
 from dashboards.problems import Problem
 from dashboards.registry_schemas import (
+    DeliveriesOut,
+    DeliveryOut,
     LenderIn,
     LenderOut,
     LenderPatch,
     LendersOut,
+    RedeliverIn,
+    RedeliverOut,
     WebhookIn,
     WebhookOut,
     WebhookSecretOut,
@@ -33,7 +41,7 @@ from dashboards.registry_schemas import (
 from dashboards.summaries import count_rows
 from registry.audit import record_audit
 from registry.db import as_utc
-from registry.models import Lender
+from registry.models import Lender, OutboxEvent
 from registry.ssrf import UnsafeUrl, check_webhook_url
 
 __all__ = ["router", "ROTATION_OVERLAP"]
@@ -145,6 +153,49 @@ def delete_webhook(lender_id: str, session: SessionDep, principal: Editor) -> No
     lender.webhook_url = lender.webhook_secret = lender.webhook_previous_secret = None
     lender.webhook_previous_until = None
     record_audit(session, principal.user_id, "webhook.delete", "lender", lender_id, lender_id)
+
+
+@router.get("/{lender_id}/webhook/deliveries", response_model=DeliveriesOut)
+def read_deliveries(lender_id: str, session: SessionDep, principal: PrincipalDep,
+                    status: Literal["pending", "delivered", "failed"] | None = None,
+                    limit: Limit = 100, offset: Offset = 0) -> DeliveriesOut:
+    """The lender's webhook events, newest first, with how their delivery went."""
+    visible_lender(session, principal, lender_id)
+    statement = select(OutboxEvent).where(OutboxEvent.lender_id == lender_id)
+    if status is not None:
+        statement = statement.where(OutboxEvent.status == status)
+    rows = session.scalars(statement.order_by(OutboxEvent.id.desc()).limit(limit).offset(offset))
+    return DeliveriesOut(data=[_delivery(x) for x in rows], count=count_rows(session, statement))
+
+
+@router.post("/{lender_id}/webhook/redeliver", response_model=RedeliverOut)
+def redeliver(lender_id: str, body: RedeliverIn, session: SessionDep,
+              principal: Editor) -> RedeliverOut:
+    """Send the failed events created since ``since`` again, each with a fresh round of
+    attempts and its original ``webhook-id`` (a receiver that has one drops the copy)."""
+    lender = visible_lender(session, principal, lender_id)
+    if lender.webhook_url is None:
+        raise Problem(409, "set the webhook URL first (PUT .../webhook)")
+    result = session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.lender_id == lender_id, OutboxEvent.status == "failed",
+               OutboxEvent.created_at >= body.since.astimezone(UTC))
+        .values(status="pending", attempts=0, next_attempt_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False))
+    requeued = int(getattr(result, "rowcount", 0) or 0)
+    record_audit(session, principal.user_id, "webhook.redeliver", "lender", lender_id, lender_id,
+                 {"since": body.since.isoformat(), "requeued": requeued})
+    return RedeliverOut(requeued=requeued)
+
+
+def _delivery(row: OutboxEvent) -> DeliveryOut:
+    delivered = row.delivered_at
+    return DeliveryOut(
+        event_id=row.event_id, event_type=row.event_type, created_at=as_utc(row.created_at),
+        status=row.status, attempts=row.attempts,
+        next_attempt_at=as_utc(row.next_attempt_at) if row.status == "pending" else None,
+        delivered_at=as_utc(delivered) if delivered is not None else None,
+        last_status=row.last_status, last_error=row.last_error, payload=json.loads(row.payload))
 
 
 def _host(url: str) -> str:

@@ -51,6 +51,10 @@ CASES: dict[str, Case] = {
                                                  {"url": "http://127.0.0.1:9/steal"}),
     "POST /api/lenders/{lender_id}/webhook/rotate": Case("/api/lenders/l1/webhook/rotate", {}),
     "DELETE /api/lenders/{lender_id}/webhook": Case("/api/lenders/l1/webhook"),
+    "GET /api/lenders/{lender_id}/webhook/deliveries": Case(
+        "/api/lenders/l1/webhook/deliveries"),
+    "POST /api/lenders/{lender_id}/webhook/redeliver": Case(
+        "/api/lenders/l1/webhook/redeliver", {"since": "2026-01-01T00:00:00Z"}),
     "GET /api/borrowers": Case("/api/borrowers", expect="list"),
     "POST /api/borrowers": Case("/api/borrowers", {"id": "b9", "lender_id": "l1", "name": "X"}),
     "GET /api/borrowers/{borrower_id}": Case("/api/borrowers/b1"),

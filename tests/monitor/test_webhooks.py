@@ -154,7 +154,7 @@ def test_5xx_is_retried_with_the_same_webhook_id(registry: Registry) -> None:
         assert (first.retrying, row.status, row.attempts, row.last_status) == (
             1, "pending", 1, 500)
         retry_at = utc(row.next_attempt_at)
-        assert T0 < retry_at <= T0 + timedelta(seconds=1)
+        assert T0 + timedelta(seconds=4) <= retry_at <= T0 + timedelta(seconds=5)  # 5 s, jittered
         assert sender.run_once(retry_at - timedelta(milliseconds=1)).claimed == 0  # not yet due
         second = sender.run_once(retry_at)
     assert second.delivered == 1
@@ -216,8 +216,8 @@ def test_backoff_grows_and_gives_up_after_max_attempts(registry: Registry) -> No
     enqueue(registry)
     delays: list[float] = []
     now = T0
-    with dispatcher(registry, recorder, max_attempts=6, backoff_base_s=2,
-                    backoff_max_s=20) as sender:
+    with dispatcher(registry, recorder, max_attempts=6,
+                    retry_schedule_s=(2, 4, 8, 16, 20)) as sender:
         for _ in range(6):
             assert sender.run_once(now).claimed == 1
             row = outbox(registry)[0]
@@ -227,8 +227,7 @@ def test_backoff_grows_and_gives_up_after_max_attempts(registry: Registry) -> No
         assert sender.run_once(now + timedelta(days=1)).claimed == 0
     assert len(delays) == 5 and len(recorder.requests) == 6
     assert all(b > a for a, b in zip(delays, delays[1:4], strict=False))  # grows until the cap
-    for n, delay in enumerate(delays, start=1):
-        ceiling = min(20, 2 * 2 ** (n - 1))
+    for delay, ceiling in zip(delays, (2, 4, 8, 16, 20), strict=True):
         assert 0.8 * ceiling <= delay <= ceiling
     row = outbox(registry)[0]
     assert (row.status, row.attempts) == ("failed", 6)
@@ -239,7 +238,27 @@ def test_jitter_is_reproducible_with_a_seed(registry: Registry) -> None:
     first = WebhookDispatcher(registry, rng=random.Random(11))
     second = WebhookDispatcher(registry, rng=random.Random(11))
     assert [first.backoff(n) for n in range(1, 12)] == [second.backoff(n) for n in range(1, 12)]
-    assert first.backoff(30) <= timedelta(seconds=600)
+    assert first.backoff(30) <= timedelta(hours=10)
+
+
+def test_a_receiver_down_for_a_day_still_gets_the_event(registry: Registry) -> None:
+    """The default schedule (5 s ... 10 h) spans 27.6 hours; a day-long outage loses nothing."""
+    back_at = T0 + timedelta(hours=24)
+    now = T0
+    tries: list[datetime] = []
+
+    def handler(_request: httpx.Request) -> httpx.Response:
+        tries.append(now)
+        return httpx.Response(200 if now >= back_at else 503)
+
+    enqueue(registry)
+    with dispatcher(registry, handler) as sender:
+        while outbox(registry)[0].status == "pending":
+            assert sender.run_once(now).claimed == 1
+            now = utc(outbox(registry)[0].next_attempt_at)
+    row = outbox(registry)[0]
+    assert (row.status, row.attempts) == ("delivered", 8)
+    assert back_at <= tries[-1] < T0 + timedelta(hours=28)
 
 
 def test_retry_after_is_honoured(registry: Registry) -> None:
