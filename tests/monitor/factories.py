@@ -8,13 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.mqtt import MqttEndpoint
 from ingest.wire import Reading
 from monitor.detectors.base import Detector
 from monitor.model import Finding, Pledge, Site
+from monitor.service import MonitorConfig, MonitorService
+from registry import Registry
 
 __all__ = [
     "T0", "MIN", "HOUR", "ANCHOR", "CIRCLE_200M", "Event", "make_reading", "make_pledge",
     "circle_site", "square_site", "moved", "noisy", "fix", "story", "run_detector",
+    "unstarted_monitor",
 ]
 
 T0 = 1_764_331_200_000  # 2025-11-28T12:00:00Z
@@ -132,3 +136,9 @@ def run_detector(detector: Detector[Any], events: Sequence[Event], pledge: Pledg
             state, out = detector.on_reading(state, event.reading, pledge)
         found.extend(out)
     return state, found
+
+
+def unstarted_monitor(registry: Registry, config: MonitorConfig | None = None) -> MonitorService:
+    """A monitor service over ``registry`` that is never started (no broker): tests drive
+    its pledges, alerts and people's actions by hand."""
+    return MonitorService(MqttEndpoint("127.0.0.1", 1), registry, config)
