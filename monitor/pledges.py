@@ -10,22 +10,26 @@ offline ``backtest`` judge an asset against the same terms:
 
 ``load_pledges`` splits the registry's pledges into those watched and those
 released: an asset on a closed loan (repaid or settled) is no longer watched,
-and the monitor resolves what was open on it.
+and the monitor resolves what was open on it. The monitor re-reads them every
+30 s through a ``PledgeLoader``, which parses only the rows that changed.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 
 from monitor.model import Pledge, Site, Window
 from registry import Registry
 from registry.models import Asset, Loan, LoanStatus
 
-__all__ = ["PledgeBook", "load_pledges", "site_from_json", "pledge_of", "windows_from_json"]
+__all__ = ["PledgeBook", "PledgeLoader", "load_pledges", "site_from_json", "pledge_of",
+           "windows_from_json"]
 
 
 def site_from_json(site: Mapping[str, Any]) -> Site:
@@ -74,11 +78,55 @@ class PledgeBook(NamedTuple):
     released: dict[str, Pledge]  # assets on closed loans: no longer watched
 
 
+# What a pledge is made of, JSON as its text: the row is its own cache key.
+_TERMS = (Asset.id, Asset.loan_id, Asset.kind, Asset.cadence_s, Asset.idle_after_s,
+          Asset.geofence_dwell_s, cast(Asset.site, Text), cast(Asset.operating_area, Text),
+          cast(Asset.planned_downtime, Text), cast(Asset.approved_moves, Text), Loan.lender_id,
+          Loan.status)
+
+
+class PledgeLoader:
+    """Reads the registry's pledges again and again, parsing only the rows that changed.
+
+    Parsing every asset's JSON terms through the ORM cost about 50 µs an
+    asset: half a second for 10,000 assets at every refresh, on the monitor's
+    own thread. A row read as plain text and equal to last time's keeps its
+    ``Pledge`` (the very object, so the geofence keeps its built fence too).
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[tuple[Any, ...], Pledge]] = {}
+
+    def load(self, registry: Registry) -> PledgeBook:
+        book = PledgeBook({}, {})
+        seen: dict[str, tuple[tuple[Any, ...], Pledge]] = {}
+        with registry.session() as session:
+            for row in session.execute(select(*_TERMS).join(Loan, Asset.loan_id == Loan.id)):
+                terms = tuple(row)
+                asset_id, status = terms[0], terms[-1]
+                before = self._seen.get(asset_id)
+                pledge = before[1] if before is not None and before[0] == terms else _parse(terms)
+                seen[asset_id] = (terms, pledge)
+                part = book.released if status == LoanStatus.CLOSED else book.watched
+                part[asset_id] = pledge
+        self._seen = seen
+        return book
+
+
 def load_pledges(registry: Registry) -> PledgeBook:
-    book = PledgeBook({}, {})
-    with registry.session() as session:
-        for asset, lender_id, status in session.execute(
-                select(Asset, Loan.lender_id, Loan.status).join(Loan)):
-            part = book.released if status == LoanStatus.CLOSED else book.watched
-            part[asset.id] = pledge_of(asset, lender_id)
-    return book
+    """The registry's pledges, read once."""
+    return PledgeLoader().load(registry)
+
+
+def _parse(terms: tuple[Any, ...]) -> Pledge:
+    (asset_id, loan_id, kind, cadence_s, idle_after_s, dwell_s, site, area, downtime, moves,
+     lender_id, _) = terms
+    asset = SimpleNamespace(
+        id=asset_id, loan_id=loan_id, kind=kind, cadence_s=cadence_s, idle_after_s=idle_after_s,
+        geofence_dwell_s=dwell_s, site=json.loads(site), operating_area=_json(area),
+        planned_downtime=_json(downtime), approved_moves=_json(moves))
+    return pledge_of(asset, lender_id)
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)

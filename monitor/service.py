@@ -28,7 +28,7 @@ from monitor.alerts import AlertPolicy, AlertStatus, apply_finding, apply_tick
 from monitor.clock import FleetClock
 from monitor.engine import DetectionEngine, default_detectors
 from monitor.model import Finding, Pledge, Window
-from monitor.pledges import load_pledges
+from monitor.pledges import PledgeLoader
 from registry import Registry
 from registry.models import Checkpoint
 
@@ -67,6 +67,7 @@ class MonitorService:
         self._people_seen = -1  # alert_history rows applied (-1: not read yet)
         self._pledges: dict[str, Pledge] = {}
         self._released: dict[str, Pledge] = {}  # assets on closed loans: not watched
+        self._pledge_loader = PledgeLoader()
         self._parts = frozenset(self.config.partitions or range(self.config.total_partitions))
         self._inbox: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -127,7 +128,7 @@ class MonitorService:
     def refresh_pledges(self) -> None:
         """Reload pledges from the registry; drop the state of assets no longer watched, and
         resolve the open alerts of those whose loan was closed (collateral released)."""
-        self._pledges, self._released = load_pledges(self.registry)
+        self._pledges, self._released = self._pledge_loader.load(self.registry)
         for asset_id in self.engine.asset_ids() - self._pledges.keys():
             self.engine.forget(asset_id)
         now_ms = self.clock.now_ms()

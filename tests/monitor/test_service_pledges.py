@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ingest.handoff import AssetReading, encode_handoff, partition_of
 from monitor.model import AlertKind, Finding
-from monitor.pledges import load_pledges
+from monitor.pledges import PledgeLoader, load_pledges
 from monitor.service import MonitorConfig, MonitorService
 from registry import Registry, export_fleet
 from registry.access import AlertEvent as AlertHistory
@@ -171,3 +171,20 @@ def test_a_worker_tracks_only_the_open_alerts_of_its_partitions(
     worker.prepare()
     # Another worker's alert is ticked (reminded, resolved) by that worker alone.
     assert set(worker.alerts.open) == {("asset-1", AlertKind.TAMPER)}
+
+
+def test_a_refresh_parses_only_the_pledges_that_changed(registry_with: RegistryWith) -> None:
+    registry = registry_with(_two_asset_fleet())
+    loader = PledgeLoader()
+    first = loader.load(registry).watched
+    with registry.session() as session:
+        asset = session.get(Asset, "asset-2")
+        assert asset is not None
+        asset.geofence_dwell_s = 1200.0
+        asset.site = {**asset.site, "radius_m": 900}
+    second = loader.load(registry).watched
+    assert second["asset-1"] is first["asset-1"]  # the same object: nothing re-read
+    changed = second["asset-2"]
+    assert changed is not first["asset-2"] and changed.geofence_dwell_s == 1200.0
+    assert changed.site is not None and changed.site.radius_m == 900
+    assert second == load_pledges(registry).watched  # what a fresh read gives
