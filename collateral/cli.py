@@ -218,7 +218,8 @@ def _cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
                              MonitorConfig(client_id=args.client_id, partitions=parts,
                                            total_partitions=settings.partitions))
     service.start()
-    dispatcher = WebhookDispatcher(registry, allow_private=settings.webhook_allow_private)
+    dispatcher = WebhookDispatcher(registry, allow_private=settings.webhook_allow_private,
+                                   keep_days=settings.webhook_keep_days)
     dispatcher.run_forever(stop)
     service.stop()
     return 0

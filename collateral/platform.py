@@ -80,7 +80,8 @@ class Platform:
                                       MonitorConfig(total_partitions=self.settings.partitions))
         self.monitor.start()
         self.dispatcher = WebhookDispatcher(
-            self.registry, allow_private=self.settings.webhook_allow_private)
+            self.registry, allow_private=self.settings.webhook_allow_private,
+            keep_days=self.settings.webhook_keep_days)
         self._spawn("webhooks", lambda: self.dispatcher.run_forever(self._stop_dispatch)
                     if self.dispatcher else None)
         self._start_api()

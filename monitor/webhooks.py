@@ -10,6 +10,8 @@ judged per ``monitor.webhook_protocol``, and records the outcome.
   outbox as ``failed``; the lender can send it again (``webhook/redeliver``).
   Redirects are not followed: a signed body must go only where the lender
   registered.
+- Delivered and failed events are kept ``keep_days`` (90), then deleted, once
+  an hour, so the outbox does not grow for ever; pending ones are never.
 - Never logged: the secret, the full URL (it may carry a token), the body.
 """
 
@@ -26,7 +28,7 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 import httpx
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 #: Seconds to wait before each retry; one attempt more than retries.
 RETRY_SCHEDULE_S: Final = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 _MAX_ERROR_CHARS = 300
+_PRUNE_EVERY = timedelta(hours=1)
 _THREAD_PREFIX = "webhook"
 
 
@@ -126,6 +129,7 @@ class WebhookDispatcher:
         clock: Callable[[], datetime] | None = None,
         allow_private: bool = True,
         resolve: Resolver | None = None,
+        keep_days: float = 90.0,
     ) -> None:
         max_attempts = len(retry_schedule_s) + 1 if max_attempts is None else max_attempts
         _check_settings(timeout_s, retry_schedule_s, max_attempts, batch, per_lender, jitter)
@@ -140,6 +144,10 @@ class WebhookDispatcher:
         self.batch = batch
         self.per_lender = per_lender
         self.jitter = jitter
+        if keep_days <= 0:
+            raise ValueError(f"keep_days must be > 0, not {keep_days}")
+        self.keep = timedelta(days=keep_days)
+        self._pruned_at: datetime | None = None
         self._rng = rng or random.Random()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._transport = transport
@@ -159,12 +167,28 @@ class WebhookDispatcher:
     def run_once(self, now: datetime) -> DispatchResult:
         """Deliver every due pending event (up to ``batch``) and record the outcomes."""
         now = as_utc(now)
+        if self._pruned_at is None or now - self._pruned_at >= _PRUNE_EVERY:
+            self.prune(now)
         jobs = self._claim(now)
         if not jobs:
             return DispatchResult()
         outcomes = self._deliver_all(jobs)
         statuses = self._record(outcomes, now)
         return _summarise(outcomes, statuses)
+
+    def prune(self, now: datetime) -> int:
+        """Delete delivered and failed events created more than ``keep`` before ``now``."""
+        self._pruned_at = now
+        with self.registry.session() as session:
+            result = session.execute(
+                delete(OutboxEvent)
+                .where(OutboxEvent.status.in_(("delivered", "failed")),
+                       OutboxEvent.created_at < now - self.keep)
+                .execution_options(synchronize_session=False))
+        pruned = int(getattr(result, "rowcount", 0) or 0)
+        if pruned:
+            log.info("webhook outbox: %d events older than %s deleted", pruned, self.keep)
+        return pruned
 
     def run_forever(self, stop: threading.Event, interval_s: float = 0.5) -> None:
         """Rounds on the wall clock until ``stop`` is set; a failing round is logged, not fatal."""

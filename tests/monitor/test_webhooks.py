@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook
 
 from collateral.receiver import WebhookReceiver
@@ -369,7 +369,27 @@ def test_secrets_and_full_urls_never_reach_the_log(registry: Registry,
 
 
 @pytest.mark.parametrize("options", [{"jitter": 0.5}, {"max_attempts": 0}, {"batch": 0},
-                                     {"timeout_s": 0}])
+                                     {"timeout_s": 0}, {"retry_schedule_s": ()},
+                                     {"retry_schedule_s": (5, 0)}, {"keep_days": 0}])
 def test_bad_settings_are_refused(registry: Registry, options: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         WebhookDispatcher(registry, **options)
+
+
+def test_old_delivered_and_failed_events_are_deleted_pending_ones_never(
+        registry: Registry) -> None:
+    day = timedelta(days=1)
+    for event_id, made, status in (("old-delivered", T0 - 100 * day, "delivered"),
+                                   ("old-failed", T0 - 91 * day, "failed"),
+                                   ("old-pending", T0 - 100 * day, "pending"),
+                                   ("recent-delivered", T0 - 89 * day, "delivered")):
+        with registry.session() as session:
+            enqueue_event(session, lender_id="l1", event_type="alert.opened", data={},
+                          event_id=event_id, occurred_at=made, now=made)
+            session.execute(update(OutboxEvent).where(OutboxEvent.event_id == event_id)
+                            .values(status=status, next_attempt_at=T0 + day))
+    with dispatcher(registry, Recorder(200)) as sender:
+        assert sender.run_once(T0).claimed == 0  # the first round prunes
+        assert sender.prune(T0) == 0  # nothing left to delete
+    assert sorted(row.event_id for row in outbox(registry)) == ["old-pending",
+                                                                "recent-delivered"]
