@@ -153,7 +153,7 @@ class AlertStore:
             return
         for event in change.events:
             self._enqueue(session, pledge.lender_id, event.type.value,
-                          _alert_data(row.id, alert, pledge),
+                          _alert_data(row.id, alert, pledge, event.why),
                           f"alert-{row.id}-{event.type.value}-{event.at_ms}", event.at_ms)
 
     def _update_warning(self, session: Session, loan_id: str, pledges: Mapping[str, Pledge],
@@ -192,7 +192,8 @@ def _iso(ms: int | None) -> str | None:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
 
 
-def _alert_data(alert_id: int, alert: Alert, pledge: Pledge) -> dict[str, Any]:
+def _alert_data(alert_id: int, alert: Alert, pledge: Pledge, why: str) -> dict[str, Any]:
+    """An alert event's ``data``: the alert, and why this event (e.g. what resolved it)."""
     return {
         "alert_id": alert_id,
         "asset_id": alert.asset_id,
@@ -204,6 +205,10 @@ def _alert_data(alert_id: int, alert: Alert, pledge: Pledge) -> dict[str, Any]:
         "resolved_at": _iso(alert.resolved_at_ms),
         "reason": alert.reason,
         "details": dict(alert.details),
+        "why": why,  # "condition started", "resolved by ana", "loan … closed: …", …
+        "acknowledged_by": alert.acked_by,
+        "resolved_by": alert.resolved_by,  # a person; null when the condition cleared
+        "note": alert.note,  # the last person's note
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -49,8 +50,14 @@ def test_api_actions_acknowledge_then_resolve_with_who_and_note(
     with registry.session() as session:
         row = session.get(AlertRow, alert_id)
         assert row is not None and row.status == "resolved"
-        types = session.scalars(select(OutboxEvent.event_type)).all()
-    assert {"alert.opened", "alert.acknowledged", "alert.resolved"} <= set(types)
+        sent = {e.event_type: json.loads(e.payload)["data"]
+                for e in session.scalars(select(OutboxEvent))}
+    assert {"alert.opened", "alert.acknowledged", "alert.resolved"} <= set(sent)
+    # The lender's system learns who resolved it and why, not only that it resolved.
+    resolved = sent["alert.resolved"]
+    assert (resolved["why"], resolved["resolved_by"], resolved["acknowledged_by"],
+            resolved["note"]) == ("resolved by ana", "ana", "ana", "case closed on site")
+    assert sent["alert.opened"]["why"] == "condition started"
     assert service.apply_people_actions(T0 + 3 * MIN) == []  # each action applied once
     with registry.session() as session:  # people's steps and the lifecycle's, in order
         history = session.execute(select(AlertHistory.actor, AlertHistory.action)

@@ -5,6 +5,7 @@ tracks only the alerts of its own partitions."""
 from __future__ import annotations
 
 import copy
+import json
 import logging
 
 import pytest
@@ -105,12 +106,17 @@ def test_closing_the_loan_releases_its_collateral_and_resolves_its_alerts(
         row = session.scalars(select(AlertRow)).one()
         assert (row.status, row.state["note"]) == (
             "resolved", "loan loan-1 closed: collateral released")
-        events = session.scalars(select(OutboxEvent.event_type)
-                                 .where(OutboxEvent.lender_id == "lender-1")).all()
+        sent = session.scalars(select(OutboxEvent)
+                               .where(OutboxEvent.lender_id == "lender-1")).all()
+        events = [e.event_type for e in sent]
+        released = [json.loads(e.payload)["data"] for e in sent
+                    if e.event_type == "alert.resolved"]
         history = session.execute(select(AlertHistory.action, AlertHistory.note)
                                   .where(AlertHistory.alert_id == row.id)
                                   .order_by(AlertHistory.id)).all()
     assert events.count("alert.resolved") == 1 and "loan.warning_changed" in events
+    assert (released[0]["why"], released[0]["resolved_by"]) == (
+        "loan loan-1 closed: collateral released", None)
     assert [tuple(h) for h in history][1:] == [
         ("alert.resolved", "loan loan-1 closed: collateral released")]
     assert _warning_level(registry) == "normal"
