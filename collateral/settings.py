@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     # Registry API and device provisioning (issue 6).
     #: Let webhook URLs point at loopback or private networks (tests, the demo).
     webhook_allow_private: bool = False
-    #: Delivered and failed webhook events are deleted this many days after they were made.
+    #: Delivered, failed and skipped webhook events are deleted this many days after made.
     webhook_keep_days: float = Field(default=90.0, gt=0)
     #: Mosquitto files the platform keeps from the device registry (unset: no broker auth).
     broker_password_file: Path | None = None

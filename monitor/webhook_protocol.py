@@ -30,6 +30,7 @@ class Verdict(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"
     FAILED = "failed"
+    SKIPPED = "skipped"  # the lender does not subscribe to the event's type: never sent
 
 
 def verdict_for_status(status: int) -> Verdict:

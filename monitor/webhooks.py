@@ -10,8 +10,11 @@ judged per ``monitor.webhook_protocol``, and records the outcome.
   outbox as ``failed``; the lender can send it again (``webhook/redeliver``).
   Redirects are not followed: a signed body must go only where the lender
   registered.
-- Delivered and failed events are kept ``keep_days`` (90), then deleted, once
-  an hour, so the outbox does not grow for ever; pending ones are never.
+- A lender that subscribes to some event types only (``webhook_events``) has
+  the others marked ``skipped``, never sent.
+- Delivered, failed and skipped events are kept ``keep_days`` (90), then
+  deleted, once an hour, so the outbox does not grow for ever; pending ones
+  are never.
 - Never logged: the secret, the full URL (it may carry a token), the body.
 """
 
@@ -70,10 +73,11 @@ class DispatchResult:
     delivered: int = 0
     retrying: int = 0
     failed: int = 0
+    skipped: int = 0  # not subscribed to
 
     @property
     def claimed(self) -> int:
-        return self.delivered + self.retrying + self.failed
+        return self.delivered + self.retrying + self.failed + self.skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +86,14 @@ class _Job:
 
     row_id: int
     event_id: str
+    event_type: str
     lender_id: str
     payload: str
     attempts: int  # made before this one
     url: str | None
     secret: str | None
     previous_secret: str | None = None  # still signing during a rotation
+    subscribed: frozenset[str] | None = None  # the event types the lender wants; None: all
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,12 +183,12 @@ class WebhookDispatcher:
         return _summarise(outcomes, statuses)
 
     def prune(self, now: datetime) -> int:
-        """Delete delivered and failed events created more than ``keep`` before ``now``."""
+        """Delete delivered, failed and skipped events made more than ``keep`` before ``now``."""
         self._pruned_at = now
         with self.registry.session() as session:
             result = session.execute(
                 delete(OutboxEvent)
-                .where(OutboxEvent.status.in_(("delivered", "failed")),
+                .where(OutboxEvent.status.in_(("delivered", "failed", "skipped")),
                        OutboxEvent.created_at < now - self.keep)
                 .execution_options(synchronize_session=False))
         pruned = int(getattr(result, "rowcount", 0) or 0)
@@ -246,8 +252,8 @@ class WebhookDispatcher:
             claimed = [c for c in candidates if _take(session, c.id, now, lease_until)]
             endpoints = _endpoints(session, {c.lender_id for c in claimed}, now)
         return [
-            _Job(c.id, c.event_id, c.lender_id, c.payload, c.attempts,
-                 *endpoints.get(c.lender_id, (None, None, None)))
+            _Job(c.id, c.event_id, c.event_type, c.lender_id, c.payload, c.attempts,
+                 *endpoints.get(c.lender_id, (None, None, None, None)))
             for c in claimed
         ]
 
@@ -269,6 +275,8 @@ class WebhookDispatcher:
         return outcome
 
     def _deliver(self, job: _Job) -> _Outcome:
+        if job.subscribed is not None and job.event_type not in job.subscribed:
+            return _Outcome(job, Verdict.SKIPPED, False)
         if not job.url or not job.secret:
             missing = "webhook_url" if not job.url else "webhook_secret"
             return _Outcome(job, Verdict.FAILED, False, error=f"lender has no {missing}")
@@ -350,6 +358,8 @@ class WebhookDispatcher:
                                    "last_error": outcome.error, "next_attempt_at": now}
         if outcome.verdict is Verdict.DELIVERED:
             changes.update(status="delivered", delivered_at=now)
+        elif outcome.verdict is Verdict.SKIPPED:
+            changes["status"] = "skipped"
         elif outcome.verdict is Verdict.RETRY and attempts < self.max_attempts:
             changes.update(next_attempt_at=now + self._retry_delay(attempts, outcome))
         else:
@@ -383,7 +393,8 @@ def _due_events(now: datetime, batch: int, per_lender: int) -> Select[Any]:
     """Due pending events, oldest first, at most ``per_lender`` for any one lender."""
     order = (OutboxEvent.next_attempt_at, OutboxEvent.id)
     ranked = (
-        select(OutboxEvent.id, OutboxEvent.event_id, OutboxEvent.lender_id,
+        select(OutboxEvent.id, OutboxEvent.event_id, OutboxEvent.event_type,
+               OutboxEvent.lender_id,
                OutboxEvent.payload, OutboxEvent.attempts, OutboxEvent.next_attempt_at,
                func.row_number().over(partition_by=OutboxEvent.lender_id, order_by=order)
                .label("rank"))
@@ -406,18 +417,22 @@ def _take(session: Session, row_id: int, now: datetime, lease_until: datetime) -
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-Endpoint = tuple[str | None, str | None, str | None]  # url, secret, previous secret
+#: url, secret, previous secret, subscribed event types (None: all)
+Endpoint = tuple[str | None, str | None, str | None, frozenset[str] | None]
 
 
 def _endpoints(session: Session, lender_ids: set[str], now: datetime) -> dict[str, Endpoint]:
     if not lender_ids:
         return {}
     rows = session.execute(select(Lender.id, Lender.webhook_url, Lender.webhook_secret,
-                                  Lender.webhook_previous_secret, Lender.webhook_previous_until)
+                                  Lender.webhook_previous_secret, Lender.webhook_previous_until,
+                                  Lender.webhook_events)
                            .where(Lender.id.in_(lender_ids))).all()
     return {row.id: (row.webhook_url, row.webhook_secret,
                      row.webhook_previous_secret if _still(row.webhook_previous_until, now)
-                     else None) for row in rows}
+                     else None,
+                     frozenset(row.webhook_events) if row.webhook_events is not None else None)
+            for row in rows}
 
 
 def _still(until: datetime | None, now: datetime) -> bool:
@@ -453,7 +468,7 @@ def _host(url: str | None) -> str:
 
 def _log_attempt(outcome: _Outcome, changes: Mapping[str, Any], max_attempts: int) -> None:
     job, status = outcome.job, changes.get("status", "retrying")
-    level = logging.INFO if status == "delivered" else logging.WARNING
+    level = {"delivered": logging.INFO, "skipped": logging.DEBUG}.get(status, logging.WARNING)
     log.log(level, "webhook lender=%s event=%s attempt=%d/%d host=%s: %s (%s)",
             job.lender_id, job.event_id, changes["attempts"], max_attempts, _host(job.url),
             status, outcome.status if outcome.status is not None else outcome.error)
@@ -462,5 +477,6 @@ def _log_attempt(outcome: _Outcome, changes: Mapping[str, Any], max_attempts: in
 def _summarise(outcomes: Sequence[_Outcome], statuses: Sequence[str]) -> DispatchResult:
     return DispatchResult(attempted=sum(1 for o in outcomes if o.attempted),
                           delivered=statuses.count("delivered"),
-                          retrying=statuses.count("pending"), failed=statuses.count("failed"))
+                          retrying=statuses.count("pending"), failed=statuses.count("failed"),
+                          skipped=statuses.count("skipped"))
 

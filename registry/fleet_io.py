@@ -22,7 +22,7 @@ from registry.access import Borrower, Role, User
 from registry.audit import record_audit
 from registry.db import Registry, RegistryError
 from registry.geo import MAX_VERTICES, PolygonGeometry, check_ring
-from registry.models import Asset, Device, Lender, Loan, LoanStatus
+from registry.models import WEBHOOK_EVENT_TYPES, Asset, Device, Lender, Loan, LoanStatus
 
 __all__ = ["ImportSummary", "import_fleet", "import_fleet_file", "export_fleet", "parse_fleet"]
 
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # Kinds grow with the simulator (issue 3); the registry only needs a sane name.
 AssetKind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+WebhookEvent = Literal[WEBHOOK_EVENT_TYPES]  # type: ignore[valid-type]  # one of them
 
 
 class _Strict(BaseModel):
@@ -88,6 +89,7 @@ class LenderIn(_Strict):
     organisation: str | None = Field(default=None, max_length=64)
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    webhook_events: list[WebhookEvent] | None = Field(default=None, min_length=1)
 
 
 class BorrowerIn(_Strict):
@@ -296,7 +298,8 @@ def export_fleet(registry: Registry) -> dict[str, Any]:
 
 def _lender_out(x: Lender) -> dict[str, Any]:
     return {"id": x.id, "name": x.name, "organisation": x.organisation,
-            "webhook_url": x.webhook_url, "webhook_secret": x.webhook_secret}
+            "webhook_url": x.webhook_url, "webhook_secret": x.webhook_secret,
+            "webhook_events": x.webhook_events}
 
 
 def _loan_out(x: Loan) -> dict[str, Any]:

@@ -31,6 +31,7 @@ __all__ = [
     "Lender",
     "Loan",
     "LoanStatus",
+    "WEBHOOK_EVENT_TYPES",
     "Asset",
     "Device",
     "Alert",
@@ -45,6 +46,13 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[dict[str, Any]]: JSON}
 
 
+#: Every event type a lender may receive, and subscribe to (``Lender.webhook_events``): the
+#: alert lifecycle's and the loan warning level's.
+WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
+    "alert.opened", "alert.updated", "alert.resolved", "alert.reopened", "alert.reminder",
+    "alert.acknowledged", "alert.snoozed", "loan.warning_changed")
+
+
 class LoanStatus(StrEnum):
     ACTIVE = "active"  # its collateral is watched
     CLOSED = "closed"  # repaid or settled: its collateral is released, no longer watched
@@ -56,6 +64,8 @@ class Lender(Base):
     name: Mapped[str] = mapped_column(String(200))
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    #: The event types the lender subscribes to (None: all of them).
+    webhook_events: Mapped[list[str] | None] = mapped_column(JSON)
     # Issue 6: lenders of one organisation share risk analysts; during a secret
     # rotation deliveries are signed with both secrets until the old one expires.
     organisation: Mapped[str | None] = mapped_column(String(64), index=True)

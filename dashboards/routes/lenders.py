@@ -101,7 +101,8 @@ def _webhook_out(lender: Lender) -> WebhookOut:
     until = lender.webhook_previous_until
     if until is not None:
         until = as_utc(until)
-    return WebhookOut(lender_id=lender.id, url=lender.webhook_url, rotating_until=until)
+    return WebhookOut(lender_id=lender.id, url=lender.webhook_url, rotating_until=until,
+                      events=lender.webhook_events)
 
 
 def new_webhook_secret() -> str:
@@ -117,16 +118,17 @@ def read_webhook(lender_id: str, session: SessionDep, principal: PrincipalDep) -
 @router.put("/{lender_id}/webhook", response_model=WebhookSecretOut)
 def set_webhook(lender_id: str, body: WebhookIn, session: SessionDep, principal: Editor,
                 settings: SettingsDep) -> WebhookSecretOut:
-    """Set the URL; the first time, a secret is generated and returned once."""
+    """Set the URL and the event types it gets (all if none are named); the first time, a
+    secret is generated and returned once."""
     lender = visible_lender(session, principal, lender_id)
     try:
         url = check_webhook_url(body.url, allow_private=settings.webhook_allow_private)
     except UnsafeUrl as exc:
         raise Problem(422, str(exc), errors=[{"loc": ["body", "url"], "msg": str(exc),
                                               "type": "unsafe_url"}]) from None
-    lender.webhook_url = url
+    lender.webhook_url, lender.webhook_events = url, body.events
     record_audit(session, principal.user_id, "webhook.set", "lender", lender_id, lender_id,
-                 {"host": _host(url)})
+                 {"host": _host(url), "events": body.events})
     if lender.webhook_secret is not None:
         return WebhookSecretOut(**_webhook_out(lender).model_dump(), secret=None)
     lender.webhook_secret = new_webhook_secret()
@@ -151,13 +153,13 @@ def rotate_webhook_secret(lender_id: str, session: SessionDep,
 def delete_webhook(lender_id: str, session: SessionDep, principal: Editor) -> None:
     lender = visible_lender(session, principal, lender_id)
     lender.webhook_url = lender.webhook_secret = lender.webhook_previous_secret = None
-    lender.webhook_previous_until = None
+    lender.webhook_previous_until = lender.webhook_events = None
     record_audit(session, principal.user_id, "webhook.delete", "lender", lender_id, lender_id)
 
 
 @router.get("/{lender_id}/webhook/deliveries", response_model=DeliveriesOut)
 def read_deliveries(lender_id: str, session: SessionDep, principal: PrincipalDep,
-                    status: Literal["pending", "delivered", "failed"] | None = None,
+                    status: Literal["pending", "delivered", "failed", "skipped"] | None = None,
                     limit: Limit = 100, offset: Offset = 0) -> DeliveriesOut:
     """The lender's webhook events, newest first, with how their delivery went."""
     visible_lender(session, principal, lender_id)

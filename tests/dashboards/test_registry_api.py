@@ -147,6 +147,24 @@ def test_webhook_secret_is_generated_once_and_rotates_with_overlap(
         assert client.get("/api/lenders/l2/webhook").json()["url"] is None
 
 
+def test_a_webhook_subscribes_to_the_event_types_it_names(
+        registry: Registry, store: EmbeddedStore) -> None:
+    app = create_app(registry, store, options=ApiOptions(webhook_allow_private=True))
+    with TestClient(app, headers=auth(make_token(registry, "bo", Role.LENDER, "l2"))) as client:
+        url = "http://127.0.0.1:9/h"
+        assert client.put("/api/lenders/l2/webhook", json={"url": url}).json()["events"] is None
+        chosen = ["alert.opened", "alert.resolved", "loan.warning_changed"]
+        done = client.put("/api/lenders/l2/webhook", json={"url": url, "events": chosen})
+        assert done.status_code == 200 and done.json()["events"] == chosen
+        assert client.get("/api/lenders/l2/webhook").json()["events"] == chosen
+        for bad in (["alert.exploded"], [], ["alert.opened", "alert.opened"]):
+            refused = client.put("/api/lenders/l2/webhook", json={"url": url, "events": bad})
+            assert refused.status_code == 422, bad
+        assert client.get("/api/lenders/l2/webhook").json()["events"] == chosen  # unchanged
+        # Naming none again subscribes to all.
+        assert client.put("/api/lenders/l2/webhook", json={"url": url}).json()["events"] is None
+
+
 def _asset(site: Any) -> dict[str, Any]:
     return {"id": "a-bad", "loan_id": "n1", "kind": "truck", "name": "X",
             "pledge": {"site": site}}

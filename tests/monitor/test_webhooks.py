@@ -393,3 +393,27 @@ def test_old_delivered_and_failed_events_are_deleted_pending_ones_never(
         assert sender.prune(T0) == 0  # nothing left to delete
     assert sorted(row.event_id for row in outbox(registry)) == ["old-pending",
                                                                 "recent-delivered"]
+
+
+def test_a_lender_gets_only_the_event_types_it_subscribes_to(registry: Registry) -> None:
+    set_lender(registry, "l1", webhook_events=["alert.opened", "loan.warning_changed"])
+    recorder = Recorder(200)
+    enqueue(registry, "ev-opened")
+    with registry.session() as session:
+        enqueue_event(session, lender_id="l1", event_type="alert.reminder", data={},
+                      event_id="ev-reminder", occurred_at=T0, now=T0)
+    with dispatcher(registry, recorder) as sender:
+        result = sender.run_once(T0)
+    assert (result.delivered, result.skipped, result.attempted) == (1, 1, 1)
+    assert [r.headers["webhook-id"] for r in recorder.requests] == ["ev-opened"]
+    rows = {row.event_id: row for row in outbox(registry)}
+    assert (rows["ev-reminder"].status, rows["ev-reminder"].attempts) == ("skipped", 0)
+    assert rows["ev-opened"].status == "delivered"
+
+
+def test_the_subscribable_event_types_are_every_type_the_monitor_sends() -> None:
+    from monitor.alerts import AlertEventType
+    from registry.models import WEBHOOK_EVENT_TYPES
+
+    assert set(WEBHOOK_EVENT_TYPES) == {t.value for t in AlertEventType} | {
+        "loan.warning_changed"}
