@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from sqlalchemy import select
@@ -24,11 +24,12 @@ from dashboards.summaries import (
     select_assets,
     select_loans,
 )
+from ingest.store import TelemetryStore
 from monitor.warning import WarningLevel
 from registry.audit import record_audit
 from registry.models import Loan, LoanStatus, WarningChange
 
-__all__ = ["router"]
+__all__ = ["router", "loan_detail", "change_loan"]
 
 router = APIRouter(prefix="/loans", tags=["loans"])
 
@@ -58,6 +59,13 @@ def read_loans(
             responses={404: {"description": "unknown loan"}})
 def read_loan(loan_id: str, session: SessionDep, store: StoreDep,
               principal: PrincipalDep) -> LoanDetail:
+    return loan_detail(session, store, principal, loan_id)
+
+
+def loan_detail(session: Session, store: TelemetryStore | None, principal: Principal,
+                loan_id: str) -> LoanDetail:
+    """One loan with its assets (their last readings unless ``store`` is None) and warning
+    history; 404 unless the caller sees it."""
     found = loan_summaries(session.execute(select_loans(loan_id=loan_id,
                                                         lenders=principal.lenders)))
     if not found:
@@ -99,8 +107,15 @@ def create_loan(body: LoanIn, session: SessionDep, principal: Editor) -> LoanPub
 @router.patch("/{loan_id}", response_model=LoanPublic)
 def update_loan(loan_id: str, body: LoanPatch, session: SessionDep,
                 principal: Editor) -> LoanPublic:
+    return change_loan(session, principal, loan_id, body.model_dump(exclude_unset=True,
+                                                                    mode="json"))
+
+
+def change_loan(session: Session, principal: Principal, loan_id: str,
+                changes: dict[str, Any]) -> LoanPublic:
+    """Apply a loan PATCH's ``changes`` (the API's and the loan page's close/reopen), audited;
+    closing sets ``closed_at`` and the monitor releases the collateral at its next refresh."""
     loan = visible_loan(session, principal, loan_id)
-    changes = body.model_dump(exclude_unset=True, mode="json")
     _check_borrower(session, principal, changes.get("borrower_id"), loan.lender_id)
     status_changed = changes.get("status", loan.status) != loan.status
     apply_patch(loan, changes, ("borrower", "status"))

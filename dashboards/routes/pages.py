@@ -1,5 +1,6 @@
-"""The server-rendered pages: GET / (what a risk team keeps open) and each alert's page,
-where people acknowledge, resolve, snooze or note it."""
+"""The server-rendered pages: GET / (what a risk team keeps open), each alert's page,
+where people acknowledge, resolve, snooze or note it, and each loan's page (its
+collateral, open alerts and warning history), where a lender closes or reopens it."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from dashboards.auth import (
     ALERT_ACTORS,
     COOKIE,
+    EDITORS,
     PROVISIONERS,
     PagePrincipalDep,
     Principal,
@@ -28,6 +30,7 @@ from dashboards.deps import SessionDep, StoreDep
 from dashboards.problems import Problem
 from dashboards.registry_schemas import AlertActionIn
 from dashboards.routes.alerts import alert_history, alert_public, record_action
+from dashboards.routes.loans import change_loan, loan_detail
 from dashboards.schemas import AssetPublic
 from dashboards.summaries import (
     alert_summaries,
@@ -123,14 +126,9 @@ async def act_on_alert_page(alert_id: int, request: Request, session: SessionDep
     then back to the page (303), or the page again with what was wrong (422)."""
     if principal is None:
         return RedirectResponse("/login", status_code=303)
-    origin = request.headers.get("origin")
-    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
-        # The login cookie is SameSite=strict already; a foreign origin is refused outright.
-        raise Problem(403, f"form posted from another site ({origin})")
+    form = await _posted_form(request)
     if principal.role not in ALERT_ACTORS:
         raise Problem(403, f"role {principal.role.value} may not act on alerts")
-    form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace"),
-                                         keep_blank_values=True).items()}
     entered = {"action": form.get("action", ""), "note": form.get("note", ""),
                "until": form.get("until", "").strip()}
     try:
@@ -155,6 +153,63 @@ def _alert_page(request: Request, session: Session, principal: Principal, alert_
         "user": principal.user_id,
     }
     return templates.TemplateResponse(request, "alert.html", context, status_code=status_code)
+
+
+#: The loan page's buttons, and the status each sets.
+_LOAN_ACTIONS = {"close": LoanStatus.CLOSED, "reopen": LoanStatus.ACTIVE}
+
+
+@router.get("/loans/{loan_id}", response_class=HTMLResponse, include_in_schema=False,
+            response_model=None)
+def read_loan_page(loan_id: str, request: Request, session: SessionDep, store: StoreDep,
+                   principal: PagePrincipalDep,
+                   done: str | None = None) -> HTMLResponse | RedirectResponse:
+    """One loan: its collateral, open alerts and warning history, and (for lenders and
+    admins) the button that closes it (repaid: its collateral released) or reopens it."""
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    try:
+        loan, store_error = loan_detail(session, store, principal, loan_id), None
+    except StoreError as exc:
+        log.warning("dashboard: telemetry store unavailable: %s", exc)
+        loan, store_error = loan_detail(session, None, principal, loan_id), (
+            "telemetry store unavailable")
+    context: dict[str, Any] = {
+        "loan": loan, "store_error": store_error,
+        "alerts": alert_summaries(session.execute(
+            select_alerts(status="open", loan_id=loan_id, lenders=principal.lenders)
+            .limit(PAGE_ROWS))),
+        "can_edit": principal.role in EDITORS, "user": principal.user_id,
+        "done": done if done in _LOAN_ACTIONS else None,
+    }
+    return templates.TemplateResponse(request, "loan.html", context)
+
+
+@router.post("/loans/{loan_id}", include_in_schema=False, response_model=None)
+async def act_on_loan_page(loan_id: str, request: Request, session: SessionDep,
+                           principal: PagePrincipalDep) -> RedirectResponse:
+    """The loan page's button: ``action=close`` or ``reopen``, changed and audited as
+    ``PATCH /api/loans/{id}`` does, then back to the page (303)."""
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    form = await _posted_form(request)
+    if principal.role not in EDITORS:
+        raise Problem(403, f"role {principal.role.value} may not close or reopen loans")
+    action = form.get("action", "")
+    if action not in _LOAN_ACTIONS:
+        raise Problem(422, f"action must be close or reopen, not {action!r}")
+    change_loan(session, principal, loan_id, {"status": _LOAN_ACTIONS[action].value})
+    return RedirectResponse(f"/loans/{loan_id}?done={action}", status_code=303)
+
+
+async def _posted_form(request: Request) -> dict[str, str]:
+    """A page form's fields; 403 if it was posted from another site."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        # The login cookie is SameSite=strict already; a foreign origin is refused outright.
+        raise Problem(403, f"form posted from another site ({origin})")
+    return {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace"),
+                                         keep_blank_values=True).items()}
 
 
 def _form_time(text: str) -> datetime:

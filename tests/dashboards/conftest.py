@@ -141,3 +141,16 @@ def client(registry: Registry, store: EmbeddedStore) -> Iterator[TestClient]:
     with TestClient(create_app(registry, store, now_ms=lambda: WALL_MS),
                     headers=auth(token)) as test_client:
         yield test_client
+
+
+@pytest.fixture()
+def app_tokens(registry: Registry,
+               store: EmbeddedStore) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """A client without a token, and tokens for l1's lender ana, analyst ann and
+    provisioner pete and l2's lender bob: the page tests log in as each."""
+    tokens = {"ana": make_token(registry, "ana", Role.LENDER, "l1"),
+              "ann": make_token(registry, "ann", Role.ANALYST, "l1"),
+              "pete": make_token(registry, "pete", Role.PROVISIONER, "l1"),
+              "bob": make_token(registry, "bob", Role.LENDER, "l2")}
+    with TestClient(create_app(registry, store, now_ms=lambda: WALL_MS)) as client:
+        yield client, tokens

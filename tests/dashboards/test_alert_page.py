@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
-from dashboards.app import create_app
-from ingest.store.embedded import EmbeddedStore
 from monitor.alerts import Alert as Lifecycle
 from monitor.alerts import AlertStatus
 from monitor.model import AlertKind
 from registry import Registry
-from registry.access import Role
 from registry.models import Alert
-from tests.dashboards.conftest import WALL_MS, auth, make_token
+from tests.dashboards.conftest import auth
 
 TAMPER = "/alerts/2"  # truck-1's open tamper alert, lender l1 (conftest.fill_registry)
-
-
-@pytest.fixture()
-def app_tokens(registry: Registry,
-               store: EmbeddedStore) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    tokens = {"ana": make_token(registry, "ana", Role.LENDER, "l1"),
-              "bob": make_token(registry, "bob", Role.LENDER, "l2"),
-              "pete": make_token(registry, "pete", Role.PROVISIONER, "l1")}
-    with TestClient(create_app(registry, store, now_ms=lambda: WALL_MS)) as client:
-        yield client, tokens
 
 
 def history(client: TestClient, token: str) -> list[dict[str, object]]:
