@@ -18,6 +18,7 @@ from dashboards.schemas import AlertPublic, AssetPublic, LoanPublic, Position
 from ingest.store import Row, TelemetryStore
 from monitor.alerts import Alert as Lifecycle
 from monitor.warning import WarningLevel
+from registry.db import as_utc
 from registry.models import Alert, Asset, Device, Loan
 
 __all__ = [
@@ -190,4 +191,4 @@ def _loan_public(loan: Loan, asset_count: int, open_alert_count: int) -> LoanPub
         warning_reason=loan.warning_reason, warning_changed_ms=changed,
         warning_changed_at=iso_ms(changed) if changed is not None else None,
         asset_count=asset_count, open_alert_count=open_alert_count, status=loan.status,
-        closed_at=loan.closed_at.isoformat() if loan.closed_at is not None else None)
+        closed_at=as_utc(loan.closed_at).isoformat() if loan.closed_at is not None else None)

@@ -47,10 +47,10 @@ class Base(DeclarativeBase):
 
 
 #: Every event type a lender may receive, and subscribe to (``Lender.webhook_events``): the
-#: alert lifecycle's and the loan warning level's.
+#: alert lifecycle's, the loan warning level's and the loan's closing or reopening.
 WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
     "alert.opened", "alert.updated", "alert.resolved", "alert.reopened", "alert.reminder",
-    "alert.acknowledged", "alert.snoozed", "loan.warning_changed")
+    "alert.acknowledged", "alert.snoozed", "loan.warning_changed", "loan.status_changed")
 
 
 class LoanStatus(StrEnum):

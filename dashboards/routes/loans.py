@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from uuid import uuid4
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from dashboards.summaries import (
     select_loans,
 )
 from ingest.store import TelemetryStore
+from monitor.outbox import enqueue_event
 from monitor.warning import WarningLevel
 from registry.audit import record_audit
 from registry.models import Loan, LoanStatus, WarningChange
@@ -120,7 +122,14 @@ def change_loan(session: Session, principal: Principal, loan_id: str,
     status_changed = changes.get("status", loan.status) != loan.status
     apply_patch(loan, changes, ("borrower", "status"))
     if status_changed:  # the monitor resolves its collateral's alerts at its next pledge refresh
-        loan.closed_at = datetime.now(UTC) if loan.status == LoanStatus.CLOSED else None
+        now = datetime.now(UTC)
+        loan.closed_at = now if loan.status == LoanStatus.CLOSED else None
+        # The lender's systems hear of it in the same transaction (whoever changed it).
+        enqueue_event(session, lender_id=loan.lender_id, event_type="loan.status_changed",
+                      data={"loan_id": loan_id, "status": loan.status, "by": principal.user_id,
+                            "at": now.isoformat().replace("+00:00", "Z")},
+                      event_id=f"loan-status-{uuid4().hex}",
+                      occurred_at=now)
     session.flush()
     record_audit(session, principal.user_id, "loan.update", "loan", loan_id, loan.lender_id,
                  changes)

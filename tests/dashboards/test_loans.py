@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from registry import Registry
+from registry.models import OutboxEvent
 from tests.dashboards.conftest import HOUR, SECRET, T0
 
 
@@ -48,7 +52,8 @@ def test_lender_secrets_never_leave(client: TestClient) -> None:
     assert SECRET not in text and "token" not in text
 
 
-def test_closing_a_loan_releases_it_from_the_watch_list(client: TestClient) -> None:
+def test_closing_a_loan_releases_it_from_the_watch_list(client: TestClient,
+                                                        registry: Registry) -> None:
     assert client.get("/api/loans/n2").json()["status"] == "active"
     closed = client.patch("/api/loans/n2", json={"status": "closed"})
     assert closed.status_code == 200, closed.text
@@ -56,6 +61,7 @@ def test_closing_a_loan_releases_it_from_the_watch_list(client: TestClient) -> N
     assert body["status"] == "closed"
     assert abs(datetime.fromisoformat(body["closed_at"]) - datetime.now(UTC)) < timedelta(
         minutes=1)
+    assert client.get("/api/loans/n2").json()["closed_at"] == body["closed_at"]  # read back
     assert [x["id"] for x in client.get("/api/loans?status=active").json()["data"]] == ["n1"]
     assert [x["id"] for x in client.get("/api/loans?status=closed").json()["data"]] == ["n2"]
     assert client.get("/api/loans?status=repaid").status_code == 422
@@ -70,3 +76,11 @@ def test_closing_a_loan_releases_it_from_the_watch_list(client: TestClient) -> N
     assert "<code>n1</code>" in html and "<code>n2</code>" not in html
     reopened = client.patch("/api/loans/n2", json={"status": "active"}).json()
     assert (reopened["status"], reopened["closed_at"]) == ("active", None)
+    # The lender's systems hear of both, whoever made them (here an admin).
+    with registry.session() as session:
+        told = [(e.lender_id, json.loads(e.payload)["data"]) for e in session.scalars(
+            select(OutboxEvent).where(OutboxEvent.event_type == "loan.status_changed")
+            .order_by(OutboxEvent.id))]
+    assert [(lender, data["loan_id"], data["status"], data["by"]) for lender, data in told] == [
+        ("l2", "n2", "closed", "root"), ("l2", "n2", "active", "root")]
+    assert told[0][1]["at"] == body["closed_at"].replace("+00:00", "Z")

@@ -411,9 +411,9 @@ def test_a_lender_gets_only_the_event_types_it_subscribes_to(registry: Registry)
     assert rows["ev-opened"].status == "delivered"
 
 
-def test_the_subscribable_event_types_are_every_type_the_monitor_sends() -> None:
+def test_the_subscribable_event_types_are_every_type_the_platform_sends() -> None:
     from monitor.alerts import AlertEventType
     from registry.models import WEBHOOK_EVENT_TYPES
 
     assert set(WEBHOOK_EVENT_TYPES) == {t.value for t in AlertEventType} | {
-        "loan.warning_changed"}
+        "loan.warning_changed", "loan.status_changed"}
