@@ -8,10 +8,10 @@ offline ``backtest`` judge an asset against the same terms:
   within it; leaving it is the alarm), else its pledged site;
 - planned downtime and approved moves become device-time windows.
 
-``load_pledges`` splits the registry's pledges into those watched and those
-released: an asset on a closed loan (repaid or settled) is no longer watched,
-and the monitor resolves what was open on it. The monitor re-reads them every
-30 s through a ``PledgeLoader``, which parses only the rows that changed.
+``PledgeLoader.load`` splits the registry's pledges into those watched and
+those released: an asset on a closed loan (repaid or settled) is no longer
+watched, and the monitor resolves what was open on it. The monitor re-reads
+them every 30 s through one loader, which parses only the rows that changed.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ from monitor.model import Pledge, Site, Window
 from registry import Registry
 from registry.models import Asset, Loan, LoanStatus
 
-__all__ = ["PledgeBook", "PledgeLoader", "load_pledges", "site_from_json", "pledge_of",
-           "windows_from_json"]
+__all__ = ["PledgeBook", "PledgeLoader", "site_from_json", "pledge_of", "windows_from_json"]
 
 
 def site_from_json(site: Mapping[str, Any]) -> Site:
@@ -111,11 +110,6 @@ class PledgeLoader:
                 part[asset_id] = pledge
         self._seen = seen
         return book
-
-
-def load_pledges(registry: Registry) -> PledgeBook:
-    """The registry's pledges, read once."""
-    return PledgeLoader().load(registry)
 
 
 def _parse(terms: tuple[Any, ...]) -> Pledge:

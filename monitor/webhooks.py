@@ -138,7 +138,8 @@ class WebhookDispatcher:
         keep_days: float = 90.0,
     ) -> None:
         max_attempts = len(retry_schedule_s) + 1 if max_attempts is None else max_attempts
-        _check_settings(timeout_s, retry_schedule_s, max_attempts, batch, per_lender, jitter)
+        _check_settings(timeout_s, retry_schedule_s, max_attempts, batch, per_lender, jitter,
+                        keep_days)
         self.registry = registry
         # Checked again at delivery (a name can resolve elsewhere than when it was set),
         # and the request goes to the address that passed (registry.ssrf.pinned_target).
@@ -150,8 +151,6 @@ class WebhookDispatcher:
         self.batch = batch
         self.per_lender = per_lender
         self.jitter = jitter
-        if keep_days <= 0:
-            raise ValueError(f"keep_days must be > 0, not {keep_days}")
         self.keep = timedelta(days=keep_days)
         self._pruned_at: datetime | None = None
         self._rng = rng or random.Random()
@@ -380,9 +379,10 @@ class WebhookDispatcher:
 
 
 def _check_settings(timeout_s: float, retry_schedule_s: Sequence[float], max_attempts: int,
-                    batch: int, per_lender: int, jitter: float) -> None:
-    if timeout_s <= 0 or max_attempts < 1 or batch < 1 or per_lender < 1:
-        raise ValueError("timeout_s must be > 0; max_attempts, batch, per_lender >= 1")
+                    batch: int, per_lender: int, jitter: float, keep_days: float) -> None:
+    if timeout_s <= 0 or keep_days <= 0 or max_attempts < 1 or batch < 1 or per_lender < 1:
+        raise ValueError("timeout_s and keep_days must be > 0; max_attempts, batch, "
+                         "per_lender >= 1")
     if not retry_schedule_s or min(retry_schedule_s) <= 0:
         raise ValueError("retry_schedule_s must hold one or more delays, each > 0 s")
     if not 0.0 <= jitter < 0.5:

@@ -5,9 +5,10 @@ collateral, open alerts and warning history), where a lender closes or reopens i
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
@@ -55,6 +56,7 @@ router = APIRouter(tags=["pages"])
 # Jinja2Templates turns autoescaping on: every name, reason and detail is escaped.
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 PAGE_ROWS = 500  # per table; the API pages through the rest
+T = TypeVar("T")
 
 
 def _when(ms: int | None) -> str:
@@ -98,12 +100,18 @@ def _assets(session: Session, store: TelemetryStore,
     rows = [(a, lender) for a, lender in
             session.execute(select_assets(lenders=scope, loan_status=LoanStatus.ACTIVE)
                             .limit(PAGE_ROWS))]
+    return _without_store_if_down(lambda s: asset_summaries(session, s, rows), store)
+
+
+def _without_store_if_down(read: Callable[[TelemetryStore | None], T],
+                              store: TelemetryStore) -> tuple[T, str | None]:
+    """``read(store)``, or ``read(None)`` and why when the store is down: the registry half
+    of a page is still worth showing without last-seen times and positions."""
     try:
-        return asset_summaries(session, store, rows), None
+        return read(store), None
     except StoreError as exc:
-        # The registry half of the page is still worth showing when the store is down.
         log.warning("dashboard: telemetry store unavailable: %s", exc)
-        return asset_summaries(session, None, rows), "telemetry store unavailable"
+        return read(None), "telemetry store unavailable"
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse, include_in_schema=False,
@@ -141,7 +149,6 @@ async def act_on_alert_page(alert_id: int, request: Request, session: SessionDep
     return RedirectResponse(f"/alerts/{alert_id}?done={body.action}", status_code=303)
 
 
-
 def _alert_page(request: Request, session: Session, principal: Principal, alert_id: int, *,
                 done: str | None = None, form: dict[str, str] | None = None,
                 errors: list[str] | None = None, status_code: int = 200) -> HTMLResponse:
@@ -168,12 +175,8 @@ def read_loan_page(loan_id: str, request: Request, session: SessionDep, store: S
     admins) the button that closes it (repaid: its collateral released) or reopens it."""
     if principal is None:
         return RedirectResponse("/login", status_code=303)
-    try:
-        loan, store_error = loan_detail(session, store, principal, loan_id), None
-    except StoreError as exc:
-        log.warning("dashboard: telemetry store unavailable: %s", exc)
-        loan, store_error = loan_detail(session, None, principal, loan_id), (
-            "telemetry store unavailable")
+    loan, store_error = _without_store_if_down(
+        lambda s: loan_detail(session, s, principal, loan_id), store)
     context: dict[str, Any] = {
         "loan": loan, "store_error": store_error,
         "alerts": alert_summaries(session.execute(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ingest.handoff import AssetReading, encode_handoff, partition_of
 from monitor.model import AlertKind, Finding
-from monitor.pledges import PledgeLoader, load_pledges
+from monitor.pledges import PledgeLoader
 from monitor.service import MonitorConfig, MonitorService
 from registry import Registry, export_fleet
 from registry.access import AlertEvent as AlertHistory
@@ -80,7 +80,7 @@ def test_pledges_carry_operating_area_and_planned_windows(registry_with: Registr
     asset["planned_downtime"] = [{"start": "2025-12-24T00:00:00Z", "end": "2025-12-27T00:00:00Z",
                                   "reason": "holiday"}]
     registry = registry_with(fleet)
-    pledge = load_pledges(registry).watched["asset-1"]
+    pledge = PledgeLoader().load(registry).watched["asset-1"]
     assert pledge.site is not None and pledge.site.polygon is not None
     assert len(pledge.site.polygon) == 5 and pledge.site.lat == lat
     assert pledge.planned_downtime == ((1_766_534_400_000, 1_766_793_600_000),)
@@ -160,7 +160,7 @@ def test_a_closed_loan_round_trips_through_export_and_import(
     _set_loan_status(registry, "closed")
     exported = export_fleet(registry)
     assert exported["loans"][0]["status"] == "closed"
-    book = load_pledges(registry_with(exported, name="other.db"))
+    book = PledgeLoader().load(registry_with(exported, name="other.db"))
     assert book.watched == {} and set(book.released) == {"asset-1"}
 
 
@@ -193,4 +193,4 @@ def test_a_refresh_parses_only_the_pledges_that_changed(registry_with: RegistryW
     changed = second["asset-2"]
     assert changed is not first["asset-2"] and changed.geofence_dwell_s == 1200.0
     assert changed.site is not None and changed.site.radius_m == 900
-    assert second == load_pledges(registry).watched  # what a fresh read gives
+    assert second == PledgeLoader().load(registry).watched  # what a fresh read gives
