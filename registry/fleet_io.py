@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from registry.access import Borrower, Role, User
 from registry.audit import record_audit
-from registry.db import Registry, RegistryError
+from registry.db import Registry, RegistryError, as_utc
 from registry.geo import MAX_VERTICES, PolygonGeometry, check_ring
 from registry.models import WEBHOOK_EVENT_TYPES, Asset, Device, Lender, Loan, LoanStatus
 
@@ -306,7 +306,7 @@ def _loan_out(x: Loan) -> dict[str, Any]:
     return {"id": x.id, "lender_id": x.lender_id, "borrower": x.borrower,
             "borrower_id": x.borrower_id, "principal": x.principal, "currency": x.currency,
             "status": x.status,
-            "closed_at": x.closed_at.isoformat() if x.closed_at is not None else None}
+            "closed_at": _iso(as_utc(x.closed_at)) if x.closed_at is not None else None}
 
 
 def _asset_out(x: Asset) -> dict[str, Any]:

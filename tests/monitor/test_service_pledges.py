@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -36,7 +37,8 @@ def _set_loan_status(registry: Registry, status: str) -> None:
     with registry.session() as session:
         loan = session.get(Loan, "loan-1")
         assert loan is not None
-        loan.status = status
+        loan.status = status  # as the API does it
+        loan.closed_at = datetime.now(UTC) if status == "closed" else None
 
 
 def _warning_level(registry: Registry) -> str:
@@ -160,6 +162,7 @@ def test_a_closed_loan_round_trips_through_export_and_import(
     _set_loan_status(registry, "closed")
     exported = export_fleet(registry)
     assert exported["loans"][0]["status"] == "closed"
+    assert exported["loans"][0]["closed_at"].endswith("Z")  # UTC, said so (SQLite drops it)
     book = PledgeLoader().load(registry_with(exported, name="other.db"))
     assert book.watched == {} and set(book.released) == {"asset-1"}
 
