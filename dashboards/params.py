@@ -21,6 +21,8 @@ from typing import Annotated
 
 from fastapi import Query
 
+from registry.db import iso_ms
+
 __all__ = [
     "Limit",
     "Offset",
@@ -30,7 +32,6 @@ __all__ = [
     "parse_every_ms",
     "parse_fields",
     "resolve_window",
-    "iso_ms",
 ]
 
 _DAY_MS = 86_400_000
@@ -125,13 +126,3 @@ def resolve_window(start_ms: int | None, end_ms: int | None, *, default_end_ms: 
         raise BadParameter("end", f"range is {(end - start) / _DAY_MS:.1f} days; "
                                   f"at most {max_span_ms / _DAY_MS:g} days")
     return Window(start, end)
-
-
-def iso_ms(ms: int) -> str:
-    """Epoch ms as ISO 8601 UTC with a Z, to the millisecond.
-
-    >>> iso_ms(1764331200000)
-    '2025-11-28T12:00:00.000Z'
-    """
-    moment = datetime.fromtimestamp(ms / 1000, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

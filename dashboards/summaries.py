@@ -13,12 +13,11 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from dashboards.params import iso_ms
 from dashboards.schemas import AlertPublic, AssetPublic, LoanPublic, Position
 from ingest.store import Row, TelemetryStore
 from monitor.alerts import Alert as Lifecycle
 from monitor.warning import WarningLevel
-from registry.db import as_utc
+from registry.db import iso_ms, iso_z
 from registry.models import Alert, Asset, Device, Loan
 
 __all__ = [
@@ -191,4 +190,4 @@ def _loan_public(loan: Loan, asset_count: int, open_alert_count: int) -> LoanPub
         warning_reason=loan.warning_reason, warning_changed_ms=changed,
         warning_changed_at=iso_ms(changed) if changed is not None else None,
         asset_count=asset_count, open_alert_count=open_alert_count, status=loan.status,
-        closed_at=as_utc(loan.closed_at).isoformat() if loan.closed_at is not None else None)
+        closed_at=iso_z(loan.closed_at) if loan.closed_at is not None else None)

@@ -22,7 +22,7 @@ from monitor.outbox import enqueue_event
 from monitor.warning import loan_warning_level
 from registry import Registry
 from registry.access import AlertEvent as AlertHistory
-from registry.db import as_utc
+from registry.db import as_utc, iso_ms
 from registry.models import Alert as AlertRow
 from registry.models import Loan, WarningChange
 
@@ -187,9 +187,7 @@ def _last_time(changes: Iterable[AlertChange]) -> int:
 
 
 def _iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+    return None if ms is None else iso_ms(ms)
 
 
 def _alert_data(alert_id: int, alert: Alert, pledge: Pledge, why: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
-from registry.db import as_utc
+from registry.db import as_utc, iso_z
 from registry.models import OutboxEvent
 
 __all__ = ["enqueue_event", "event_body"]
@@ -33,7 +33,7 @@ _MAX_EVENT_ID = 80  # OutboxEvent.event_id is String(80)
 
 def event_body(event_type: str, data: Mapping[str, Any], occurred_at: datetime) -> str:
     """The exact JSON text that is signed and POSTed: ``{"type", "timestamp", "data"}``."""
-    body = {"type": event_type, "timestamp": _iso_z(occurred_at), "data": dict(data)}
+    body = {"type": event_type, "timestamp": iso_z(occurred_at), "data": dict(data)}
     return json.dumps(body, separators=(",", ":"), allow_nan=False)
 
 
@@ -82,7 +82,3 @@ def _insert_ignoring_duplicates(session: Session, values: dict[str, Any]) -> Ins
         return postgresql.insert(OutboxEvent).values(values).on_conflict_do_nothing(
             index_elements=["event_id"])
     return None
-
-
-def _iso_z(value: datetime) -> str:
-    return as_utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")

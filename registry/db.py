@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from registry.migrate import upgrade
 
-__all__ = ["Registry", "RegistryError", "as_utc", "default_sqlite_url"]
+__all__ = ["Registry", "RegistryError", "as_utc", "default_sqlite_url", "iso_ms", "iso_z"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,30 @@ def as_utc(value: datetime) -> datetime:
     every time we store is UTC.
     """
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def iso_z(value: datetime, timespec: str = "milliseconds") -> str:
+    """``value`` as ISO 8601 UTC with a Z, to the millisecond: every time the platform prints.
+
+    One form for the API and the webhooks, so a lender's parser meets one
+    shape; a naive ``value`` is taken as UTC, as ``as_utc`` does. Fleet files
+    pass ``timespec="auto"``: what a person wrote comes back as written.
+
+    >>> iso_z(datetime(2025, 11, 28, 12, 0, 0, 123456))
+    '2025-11-28T12:00:00.123Z'
+    >>> iso_z(datetime(2025, 11, 28, 12, 0, 0), timespec="auto")
+    '2025-11-28T12:00:00Z'
+    """
+    return as_utc(value).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def iso_ms(ms: int) -> str:
+    """Epoch milliseconds as ``iso_z`` prints them.
+
+    >>> iso_ms(1764331200000)
+    '2025-11-28T12:00:00.000Z'
+    """
+    return iso_z(datetime.fromtimestamp(ms / 1000, UTC))
 
 
 def default_sqlite_url(data_dir: Path) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from registry.access import Borrower, Role, User
 from registry.audit import record_audit
-from registry.db import Registry, RegistryError, as_utc
+from registry.db import Registry, RegistryError, iso_z
 from registry.geo import MAX_VERTICES, PolygonGeometry, check_ring
 from registry.models import WEBHOOK_EVENT_TYPES, Asset, Device, Lender, Loan, LoanStatus
 
@@ -76,11 +76,7 @@ class WindowIn(_Strict):
         return self
 
     def stored(self) -> dict[str, str]:
-        return {"start": _iso(self.start), "end": _iso(self.end), "reason": self.reason}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return {"start": iso_z(self.start, "auto"), "end": iso_z(self.end, "auto"), "reason": self.reason}
 
 
 class LenderIn(_Strict):
@@ -306,7 +302,7 @@ def _loan_out(x: Loan) -> dict[str, Any]:
     return {"id": x.id, "lender_id": x.lender_id, "borrower": x.borrower,
             "borrower_id": x.borrower_id, "principal": x.principal, "currency": x.currency,
             "status": x.status,
-            "closed_at": _iso(as_utc(x.closed_at)) if x.closed_at is not None else None}
+            "closed_at": iso_z(x.closed_at, "auto") if x.closed_at is not None else None}
 
 
 def _asset_out(x: Asset) -> dict[str, Any]:

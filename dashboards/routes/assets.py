@@ -13,7 +13,6 @@ from dashboards.params import (
     Limit,
     Offset,
     Window,
-    iso_ms,
     parse_every_ms,
     parse_fields,
     parse_time_ms,
@@ -29,6 +28,7 @@ from dashboards.summaries import (
 )
 from ingest.store import Row, TelemetryStore
 from ingest.wire import FIELD_TYPES
+from registry.db import iso_ms
 from registry.fleet_io import AssetKind
 
 __all__ = ["router", "MAX_POINTS", "MAX_SPAN_DAYS"]

@@ -14,7 +14,7 @@ from dashboards.auth import EDITORS, Principal, PrincipalDep, require
 from dashboards.changes import add_new, apply_patch
 from dashboards.deps import SessionDep, StoreDep
 from dashboards.lookups import visible_borrower, visible_lender, visible_loan
-from dashboards.params import Limit, Offset, iso_ms
+from dashboards.params import Limit, Offset
 from dashboards.problems import Problem
 from dashboards.registry_schemas import LoanIn, LoanPatch
 from dashboards.schemas import LoanDetail, LoanPublic, LoansPublic, WarningChangePublic
@@ -29,6 +29,7 @@ from ingest.store import TelemetryStore
 from monitor.outbox import enqueue_event
 from monitor.warning import WarningLevel
 from registry.audit import record_audit
+from registry.db import iso_ms, iso_z
 from registry.models import Loan, LoanStatus, WarningChange
 
 __all__ = ["router", "loan_detail", "change_loan"]
@@ -127,7 +128,7 @@ def change_loan(session: Session, principal: Principal, loan_id: str,
         # The lender's systems hear of it in the same transaction (whoever changed it).
         enqueue_event(session, lender_id=loan.lender_id, event_type="loan.status_changed",
                       data={"loan_id": loan_id, "status": loan.status, "by": principal.user_id,
-                            "at": now.isoformat().replace("+00:00", "Z")},
+                            "at": iso_z(now)},
                       event_id=f"loan-status-{uuid4().hex}",
                       occurred_at=now)
     session.flush()

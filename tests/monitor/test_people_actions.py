@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -58,6 +59,9 @@ def test_api_actions_acknowledge_then_resolve_with_who_and_note(
     assert (resolved["why"], resolved["resolved_by"], resolved["acknowledged_by"],
             resolved["note"]) == ("resolved by ana", "ana", "ana", "case closed on site")
     assert sent["alert.opened"]["why"] == "condition started"
+    # Every time in a webhook body has one shape: UTC, to the millisecond, with a Z.
+    times = [resolved[k] for k in ("opened_at", "updated_at", "resolved_at")]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", t) for t in times), times
     assert service.apply_people_actions(T0 + 3 * MIN) == []  # each action applied once
     with registry.session() as session:  # people's steps and the lifecycle's, in order
         history = session.execute(select(AlertHistory.actor, AlertHistory.action)
