@@ -76,7 +76,8 @@ class WindowIn(_Strict):
         return self
 
     def stored(self) -> dict[str, str]:
-        return {"start": iso_z(self.start, "auto"), "end": iso_z(self.end, "auto"), "reason": self.reason}
+        return {"start": iso_z(self.start, "auto"), "end": iso_z(self.end, "auto"),
+                "reason": self.reason}
 
 
 class LenderIn(_Strict):
