@@ -54,4 +54,4 @@ def broker_auth(settings: Settings) -> BrokerAuth | None:
 
 def api_options(settings: Settings) -> ApiOptions:
     return ApiOptions(webhook_allow_private=settings.webhook_allow_private,
-                      broker_auth=broker_auth(settings))
+                      broker_auth=broker_auth(settings), total_partitions=settings.partitions)

@@ -25,6 +25,7 @@ from dashboards.routes import (
     health,
     lenders,
     loans,
+    monitor,
     pages,
     pledges,
     users,
@@ -53,7 +54,7 @@ def create_app(registry: Registry, store: TelemetryStore, *,
     api = APIRouter(prefix="/api")
     for router in (lenders.router, borrowers.router, loans.router, assets.router,
                    pledges.router, devices.router, alerts.router, deadletters.router,
-                   users.router, users.audit_router):
+                   monitor.router, users.router, users.audit_router):
         api.include_router(router)
     app.include_router(health.router)
     app.include_router(api)

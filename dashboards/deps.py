@@ -36,6 +36,8 @@ class ApiOptions:
     broker_auth: BrokerAuth | None = None
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 1 << 20
+    #: The deployment's hand-off partitions (``CW_PARTITIONS``): what the monitor must cover.
+    total_partitions: int = 16
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,8 @@ __all__ = [
     "DeadLetterPublic",
     "DeadLettersPublic",
     "HealthPublic",
+    "MonitorCoveragePublic",
+    "MonitorWorkerPublic",
 ]
 
 
@@ -155,6 +157,27 @@ class DeadLettersPublic(BaseModel):
     total: int
     counts: dict[str, int]
     newest: list[DeadLetterPublic]
+
+
+class MonitorWorkerPublic(BaseModel):
+    client_id: str
+    partitions: list[int]
+    #: live; silent (no beat for three checkpoints: crashed, hung or cut off); stopped;
+    #: mismatch (configured with another number of partitions)
+    state: str
+    seen_at: datetime
+
+
+class MonitorCoveragePublic(BaseModel):
+    #: ok; degraded (partitions unwatched, or judged twice); down (nothing watched)
+    status: str
+    total_partitions: int
+    unwatched_partitions: list[int]
+    doubled_partitions: list[int]
+    #: The caller's watched assets (active loans) in unwatched partitions: raising nothing.
+    unwatched_assets: int
+    unwatched_asset_ids: list[str]  # the first 100
+    workers: list[MonitorWorkerPublic]
 
 
 class HealthPublic(BaseModel):

@@ -29,6 +29,7 @@ from monitor.clock import FleetClock
 from monitor.engine import DetectionEngine, default_detectors
 from monitor.model import Finding, Pledge, Window
 from monitor.pledges import PledgeLoader
+from monitor.workers import record_beat
 from registry import Registry
 from registry.models import Checkpoint
 
@@ -84,6 +85,7 @@ class MonitorService:
 
     def start(self) -> None:
         self.prepare()
+        self._checkpoint(starting=True)  # says at once which partitions it now watches
         log.info("monitor: detection engine %s", compiled.describe())
         topics = [handoff_topic(p) for p in sorted(self._parts)]
         self._client = connect_consumer(self.endpoint, self.config.client_id, topics,
@@ -99,7 +101,7 @@ class MonitorService:
 
     def stop(self) -> None:
         stop_worker(self._stop, self._worker, self._client)
-        self._checkpoint()
+        self._checkpoint(stopping=True)
 
     def _run(self) -> None:
         last_tick = last_checkpoint = last_refresh = time.monotonic()
@@ -247,12 +249,18 @@ class MonitorService:
                 changes.append(AlertChange(new, events))
         return changes
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self, *, starting: bool = False, stopping: bool = False) -> None:
+        """Save the detectors' state, and say which partitions this worker judges (a beat:
+        ``monitor.workers``), in one transaction."""
         data = {"engine": self.engine.snapshot(), "watermark_ms": self.watermark_ms,
                 "people_seen": self._people_seen}
+        now = datetime.now(UTC)
+        cfg = self.config
         with self.registry.session() as session:
-            session.merge(Checkpoint(key=self._checkpoint_key, data=data,
-                                     updated_at=datetime.now(UTC)))
+            session.merge(Checkpoint(key=self._checkpoint_key, data=data, updated_at=now))
+            record_beat(session, cfg.client_id, sorted(self._parts), cfg.total_partitions,
+                        cfg.checkpoint_s, self.watermark_ms, self.readings_seen, now,
+                        starting=starting, stopping=stopping)
 
     def _restore(self) -> None:
         with self.registry.session() as session:

@@ -39,6 +39,7 @@ __all__ = [
     "OutboxEvent",
     "DeadLetter",
     "Checkpoint",
+    "MonitorWorker",
 ]
 
 
@@ -203,6 +204,25 @@ class Checkpoint(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MonitorWorker(Base):
+    """A monitor worker's word on which hand-off partitions it judges, and when it last said so.
+
+    Written at start, with every checkpoint and at a clean stop, so the API can
+    tell a risk team which partitions (and so which assets) nobody is watching.
+    """
+
+    __tablename__ = "monitor_workers"
+    client_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    partitions: Mapped[list[int]] = mapped_column(JSON)
+    total_partitions: Mapped[int] = mapped_column(Integer)
+    checkpoint_s: Mapped[float] = mapped_column(Float)
+    watermark_ms: Mapped[int] = mapped_column(BigInteger)  # newest device time it has judged
+    readings_seen: Mapped[int] = mapped_column(BigInteger)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 # The access tables share this metadata; importing them here keeps it whole for

@@ -27,11 +27,12 @@ from dashboards.auth import (
     Principal,
     principal_for,
 )
-from dashboards.deps import SessionDep, StoreDep
+from dashboards.deps import ContextDep, SessionDep, StoreDep
 from dashboards.problems import Problem
 from dashboards.registry_schemas import AlertActionIn
 from dashboards.routes.alerts import alert_history, alert_public, record_action
 from dashboards.routes.loans import change_loan, loan_detail
+from dashboards.routes.monitor import coverage_note, monitor_coverage
 from dashboards.schemas import AssetPublic
 from dashboards.summaries import (
     alert_summaries,
@@ -70,7 +71,7 @@ templates.env.filters["when"] = _when
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False, response_model=None)
 def read_index(request: Request, session: SessionDep, store: StoreDep,
-               principal: PagePrincipalDep) -> HTMLResponse | RedirectResponse:
+               principal: PagePrincipalDep, app: ContextDep) -> HTMLResponse | RedirectResponse:
     if principal is None:
         return RedirectResponse("/login", status_code=303)
     scope = principal.lenders
@@ -89,6 +90,9 @@ def read_index(request: Request, session: SessionDep, store: StoreDep,
         "dead_letters": (int(session.scalar(select(func.count()).select_from(DeadLetter)) or 0)
                          if principal.role in PROVISIONERS else 0),
         "store_error": store_error,
+        "monitor_note": coverage_note(monitor_coverage(
+            session, principal, app.options.total_partitions,
+            datetime.fromtimestamp(app.now_ms() / 1000, UTC))),
         "page_rows": PAGE_ROWS,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
     }

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ingest.service import IngestConfig, IngestService
 from ingest.store import TelemetryStore, open_store
 from monitor.service import MonitorConfig, MonitorService
 from monitor.webhooks import WebhookDispatcher
+from monitor.workers import coverage, read_beats
 from registry import Registry, import_fleet
 from registry.models import Alert, DeadLetter
 from tests.integration.helpers import SECRET, small_fleet, wait_for
@@ -114,6 +116,11 @@ def test_reading_is_stored_raises_an_alert_and_a_signed_webhook_arrives(
     assert opened and opened[0].body["data"]["asset_id"] == "asset-1"
     assert opened[0].body["data"]["kind"] == "tamper"
     assert opened[0].lender_id == "lender-1"
+    # The running monitor says it watches every partition (the dashboard's coverage).
+    platform: Platform = world["platform"]
+    with registry.session() as session:
+        mine = [b for b in read_beats(session) if b.client_id == platform.monitor.config.client_id]
+    assert mine and coverage(mine, 16, datetime.now(UTC)).status == "ok"
 
 
 def test_malformed_messages_become_dead_letters_and_are_acknowledged(
