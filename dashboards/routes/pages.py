@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -30,7 +30,13 @@ from dashboards.auth import (
 from dashboards.deps import ContextDep, SessionDep, StoreDep
 from dashboards.problems import Problem
 from dashboards.registry_schemas import AlertActionIn
-from dashboards.routes.alerts import alert_history, alert_public, record_action
+from dashboards.routes.alerts import (
+    AlertFilterDep,
+    alert_history,
+    alert_public,
+    alerts_csv,
+    record_action,
+)
 from dashboards.routes.loans import change_loan, loan_detail
 from dashboards.routes.monitor import coverage_note, monitor_coverage
 from dashboards.schemas import AssetPublic
@@ -116,6 +122,15 @@ def _without_store_if_down(read: Callable[[TelemetryStore | None], T],
     except StoreError as exc:
         log.warning("dashboard: telemetry store unavailable: %s", exc)
         return read(None), "telemetry store unavailable"
+
+
+@router.get("/alerts.csv", include_in_schema=False, response_model=None)
+def export_alerts_page(session: SessionDep, principal: PagePrincipalDep,
+                       where: AlertFilterDep) -> Response:
+    """The API's CSV export for a logged-in page (the dashboard's and loan page's links)."""
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    return alerts_csv(session, where.statement(principal))
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse, include_in_schema=False,

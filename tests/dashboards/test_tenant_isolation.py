@@ -80,6 +80,7 @@ CASES: dict[str, Case] = {
     "DELETE /api/devices/{device_id}/credentials": Case(
         "/api/devices/trk-1/credentials", intruder="provisioner", owner="provisioner"),
     "GET /api/alerts": Case("/api/alerts", expect="list"),
+    "GET /api/alerts/export": Case("/api/alerts/export", expect="list"),
     "GET /api/alerts/{alert_id}": Case("/api/alerts/1"),
     "GET /api/alerts/{alert_id}/history": Case("/api/alerts/1/history"),
     "POST /api/alerts/{alert_id}/actions": Case("/api/alerts/1/actions",
