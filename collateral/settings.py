@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     #: Delivered, failed and skipped webhook events are deleted this many days after made.
     webhook_keep_days: float = Field(default=90.0, gt=0)
+    #: Dead letters (rejected input, raw bytes kept) are deleted this many days after they came.
+    dead_letter_keep_days: float = Field(default=90.0, gt=0)
     #: Mosquitto files the platform keeps from the device registry (unset: no broker auth).
     broker_password_file: Path | None = None
     broker_acl_file: Path | None = None

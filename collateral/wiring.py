@@ -40,6 +40,7 @@ def ingest_config(settings: Settings, **overrides: Any) -> IngestConfig:
         "flush_s": settings.ingest_flush_s, "spool_dir": settings.data_dir,
         "spool_max_bytes": settings.ingest_spool_max_mb << 20,
         "metrics_port": settings.ingest_metrics_port,
+        "dead_letter_keep_days": settings.dead_letter_keep_days,
         "limits": Limits(max_future_skew_ms=int(settings.max_future_skew_s * 1000)),
     }
     return IngestConfig(**{**values, **overrides})

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from ingest.wire import Rejection
 from registry import Registry
 from registry.models import DeadLetter
 
-__all__ = ["DeadLetterRecord", "save_dead_letters", "dead_letter_counts"]
+__all__ = ["DeadLetterRecord", "save_dead_letters", "dead_letter_counts", "prune_dead_letters"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +76,16 @@ def dead_letter_counts(registry: Registry) -> dict[str, int]:
             select(DeadLetter.reason, func.count()).group_by(DeadLetter.reason)
         ).all()
     return {reason: int(count) for reason, count in rows}
+
+
+def prune_dead_letters(registry: Registry, older_than: datetime) -> int:
+    """Delete the dead letters received before ``older_than``; how many went.
+
+    Their counts by reason live on in the ingest's metrics; the rows (raw bytes
+    of up to the payload limit each) would otherwise grow without end, however
+    much a broken or hostile tracker sends.
+    """
+    with registry.session() as session:
+        result = session.execute(delete(DeadLetter).where(DeadLetter.received_at < older_than)
+                                 .execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)

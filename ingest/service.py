@@ -19,14 +19,16 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 import orjson
 import paho.mqtt.client as mqtt
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from ingest.deadletter import DeadLetterRecord, save_dead_letters
+from ingest.deadletter import DeadLetterRecord, prune_dead_letters, save_dead_letters
 from ingest.dedup import SeqLedger
 from ingest.durable import DurableWriter, Outcome
 from ingest.handoff import encode_handoff_groups, handoff_topic, partition_of
@@ -42,6 +44,8 @@ from registry.models import Device
 __all__ = ["IngestConfig", "IngestStats", "IngestService", "tune_gc"]
 
 log = logging.getLogger(__name__)
+
+_PRUNE_EVERY_S = 3600.0
 
 TELEMETRY_TOPICS = "telemetry/#"
 
@@ -65,6 +69,8 @@ class IngestConfig:
     spool_max_bytes: int = 1 << 30
     #: Serve Prometheus ``/metrics`` on this port (0: any free one; None: not at all).
     metrics_port: int | None = None
+    #: Dead letters are deleted this many days after they came (checked hourly).
+    dead_letter_keep_days: float = 90.0
 
     @property
     def subscription(self) -> str:
@@ -141,6 +147,8 @@ class IngestService:
         config: IngestConfig = IngestConfig(),
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
+        if config.dead_letter_keep_days <= 0:
+            raise ValueError("dead_letter_keep_days must be > 0")
         self.endpoint, self.store, self.registry, self.config = endpoint, store, registry, config
         self.stats = IngestStats()
         self.metrics = IngestMetrics()
@@ -163,6 +171,7 @@ class IngestService:
         self._worker = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="ingest-store")
         self._writing: _Batch | None = None  # handed to the store thread, not yet back
+        self._pruned_at = -_PRUNE_EVERY_S  # monotonic; prune at the first chance
 
     def start(self) -> None:
         self._load_devices()
@@ -218,6 +227,7 @@ class IngestService:
             else:
                 self._durable.replay()
             self._ack_handed_off()
+            self._prune_dead_letters()
             if writing is None and self._stop.is_set() and self._inbox.empty():
                 self._ack_handed_off(block=True)
                 return
@@ -416,6 +426,22 @@ class IngestService:
             by_partition.setdefault(part, {})[key] = readings
         return [self._client.publish(handoff_topic(p), encode_handoff_groups(group), qos=1)
                 for p, group in by_partition.items()]
+
+    def _prune_dead_letters(self) -> None:
+        """Hourly, delete the dead letters past their keeping (any worker may: it is the
+        same delete)."""
+        now = time.monotonic()
+        if now - self._pruned_at < _PRUNE_EVERY_S:
+            return
+        self._pruned_at = now
+        keep = timedelta(days=self.config.dead_letter_keep_days)
+        try:
+            pruned = prune_dead_letters(self.registry, datetime.now(UTC) - keep)
+        except SQLAlchemyError:
+            log.exception("cannot prune dead letters; trying again in an hour")
+            return
+        if pruned:
+            log.info("dead letters: %d older than %s deleted", pruned, keep)
 
     def _asset_of(self, device_id: str) -> str | None:
         asset = self._devices.get(device_id)

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ingest.deadletter import DeadLetterRecord, dead_letter_counts, save_dead_letters
+import pytest
+from sqlalchemy import select
+
+from ingest.deadletter import (
+    DeadLetterRecord,
+    dead_letter_counts,
+    prune_dead_letters,
+    save_dead_letters,
+)
+from ingest.mqtt import MqttEndpoint
+from ingest.service import IngestConfig, IngestService
+from ingest.store.embedded import EmbeddedStore
 from ingest.wire import Rejection, RejectReason
 from registry import Registry
+from registry.models import DeadLetter
 
 
 def record(payload: bytes, redelivered: bool = False, topic: str = "telemetry/trk-1",
@@ -52,4 +65,46 @@ def test_empty_batch_writes_nothing(tmp_path: Path) -> None:
         assert save_dead_letters(registry, []) == []
         assert dead_letter_counts(registry) == {}
     finally:
+        registry.close()
+
+
+def test_dead_letters_past_their_keeping_are_deleted(registry_url: str) -> None:
+    registry = Registry(registry_url)
+    try:
+        save_dead_letters(registry, [record(b"{old"), record(b"{new")])
+        with registry.session() as session:
+            old = session.scalars(select(DeadLetter).where(DeadLetter.payload == b"{old")).one()
+            old.received_at = datetime.now(UTC) - timedelta(days=91)
+        assert prune_dead_letters(registry, datetime.now(UTC) - timedelta(days=90)) == 1
+        with registry.session() as session:
+            assert session.scalars(select(DeadLetter.payload)).all() == [b"{new"]
+        assert prune_dead_letters(registry, datetime.now(UTC) - timedelta(days=90)) == 0
+    finally:
+        registry.close()
+
+
+def test_the_ingest_prunes_hourly_and_refuses_no_keeping(tmp_path: Path) -> None:
+    registry = Registry(f"sqlite:///{tmp_path / 'r.db'}")
+    store = EmbeddedStore(tmp_path / "t.db")
+    try:
+        with pytest.raises(ValueError, match="dead_letter_keep_days"):
+            IngestService(MqttEndpoint("127.0.0.1", 9), store, registry,
+                          IngestConfig(spool_dir=tmp_path, dead_letter_keep_days=0))
+        service = IngestService(MqttEndpoint("127.0.0.1", 9), store, registry,
+                                IngestConfig(spool_dir=tmp_path, dead_letter_keep_days=1))
+        save_dead_letters(registry, [record(b"{a"), record(b"{b")])
+        with registry.session() as session:
+            for row in session.scalars(select(DeadLetter)):
+                row.received_at = datetime.now(UTC) - timedelta(days=2)
+        service._prune_dead_letters()  # the writer's first round
+        assert dead_letter_counts(registry) == {}
+        save_dead_letters(registry, [record(b"{c")])
+        with registry.session() as session:
+            session.scalars(select(DeadLetter)).one().received_at = (
+                datetime.now(UTC) - timedelta(days=2))
+        service._prune_dead_letters()  # within the hour: not again
+        assert dead_letter_counts(registry) == {"not_json": 1}
+        service.stop()  # never started: closes the spool and the metrics
+    finally:
+        store.close()
         registry.close()
