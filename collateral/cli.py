@@ -207,6 +207,7 @@ def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 def _cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
     from collateral.wiring import broker_endpoint, open_registry
+    from monitor.coverage_watch import CoverageWatch
     from monitor.service import MonitorConfig, MonitorService
     from monitor.webhooks import WebhookDispatcher
 
@@ -219,7 +220,8 @@ def _cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
                                            total_partitions=settings.partitions))
     service.start()
     dispatcher = WebhookDispatcher(registry, allow_private=settings.webhook_allow_private,
-                                   keep_days=settings.webhook_keep_days)
+                                   keep_days=settings.webhook_keep_days,
+                                   coverage=CoverageWatch(registry, settings.partitions))
     dispatcher.run_forever(stop)
     service.stop()
     return 0

@@ -26,6 +26,7 @@ from collateral.wiring import (
 from dashboards.app import create_app
 from ingest.service import IngestService
 from ingest.store import TelemetryStore
+from monitor.coverage_watch import CoverageWatch
 from monitor.service import MonitorConfig, MonitorService
 from monitor.webhooks import WebhookDispatcher
 from registry import Registry
@@ -81,7 +82,8 @@ class Platform:
         self.monitor.start()
         self.dispatcher = WebhookDispatcher(
             self.registry, allow_private=self.settings.webhook_allow_private,
-            keep_days=self.settings.webhook_keep_days)
+            keep_days=self.settings.webhook_keep_days,
+            coverage=CoverageWatch(self.registry, self.settings.partitions))
         self._spawn("webhooks", lambda: self.dispatcher.run_forever(self._stop_dispatch)
                     if self.dispatcher else None)
         self._start_api()

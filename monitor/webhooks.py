@@ -32,9 +32,11 @@ from typing import Any, Final, Self
 
 import httpx
 from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
+from monitor.coverage_watch import CoverageWatch
 from monitor.webhook_protocol import Verdict, retry_after_s, signed_headers, verdict_for_status
 from registry import Registry
 from registry.db import as_utc
@@ -136,6 +138,7 @@ class WebhookDispatcher:
         allow_private: bool = True,
         resolve: Resolver | None = None,
         keep_days: float = 90.0,
+        coverage: CoverageWatch | None = None,
     ) -> None:
         max_attempts = len(retry_schedule_s) + 1 if max_attempts is None else max_attempts
         _check_settings(timeout_s, retry_schedule_s, max_attempts, batch, per_lender, jitter,
@@ -153,6 +156,7 @@ class WebhookDispatcher:
         self.jitter = jitter
         self.keep = timedelta(days=keep_days)
         self._pruned_at: datetime | None = None
+        self.coverage = coverage  # tells lenders when their collateral goes unwatched
         self._rng = rng or random.Random()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._transport = transport
@@ -174,6 +178,11 @@ class WebhookDispatcher:
         now = as_utc(now)
         if self._pruned_at is None or now - self._pruned_at >= _PRUNE_EVERY:
             self.prune(now)
+        if self.coverage is not None:
+            try:
+                self.coverage.maybe_check(now)
+            except SQLAlchemyError:  # deliveries go on; the next check tries again
+                log.exception("cannot check the monitor's coverage")
         jobs = self._claim(now)
         if not jobs:
             return DispatchResult()

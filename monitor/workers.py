@@ -51,6 +51,7 @@ class WorkerBeat:
     checkpoint_s: float
     seen_at: datetime
     stopped_at: datetime | None
+    started_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class WorkerStatus:
     #: live; silent (no beat for too long: crashed, hung or cut off); stopped (cleanly);
     #: mismatch (counts a different number of partitions than this deployment)
     state: str
+    started_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,8 @@ def coverage(beats: Iterable[WorkerBeat], total_partitions: int, now: datetime) 
     workers, claims = [], Counter[int]()
     for beat in sorted(beats, key=lambda b: b.client_id):
         state = _state(beat, total_partitions, now)
-        workers.append(WorkerStatus(beat.client_id, beat.partitions, beat.seen_at, state))
+        workers.append(WorkerStatus(beat.client_id, beat.partitions, beat.seen_at, state,
+                                    beat.started_at))
         if state == "live":
             claims.update(set(beat.partitions))
     unwatched = tuple(p for p in range(total_partitions) if not claims[p])
@@ -104,7 +107,8 @@ def _state(beat: WorkerBeat, total_partitions: int, now: datetime) -> str:
 def read_beats(session: Session) -> list[WorkerBeat]:
     return [WorkerBeat(r.client_id, tuple(int(p) for p in r.partitions), r.total_partitions,
                        r.checkpoint_s, as_utc(r.seen_at),
-                       None if r.stopped_at is None else as_utc(r.stopped_at))
+                       None if r.stopped_at is None else as_utc(r.stopped_at),
+                       as_utc(r.started_at))
             for r in session.scalars(select(MonitorWorker))]
 
 

@@ -51,7 +51,8 @@ class Base(DeclarativeBase):
 #: alert lifecycle's, the loan warning level's and the loan's closing or reopening.
 WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
     "alert.opened", "alert.updated", "alert.resolved", "alert.reopened", "alert.reminder",
-    "alert.acknowledged", "alert.snoozed", "loan.warning_changed", "loan.status_changed")
+    "alert.acknowledged", "alert.snoozed", "loan.warning_changed", "loan.status_changed",
+    "platform.coverage_changed")
 
 
 class LoanStatus(StrEnum):

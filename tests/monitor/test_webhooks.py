@@ -413,7 +413,8 @@ def test_a_lender_gets_only_the_event_types_it_subscribes_to(registry: Registry)
 
 def test_the_subscribable_event_types_are_every_type_the_platform_sends() -> None:
     from monitor.alerts import AlertEventType
+    from monitor.coverage_watch import COVERAGE_EVENT
     from registry.models import WEBHOOK_EVENT_TYPES
 
     assert set(WEBHOOK_EVENT_TYPES) == {t.value for t in AlertEventType} | {
-        "loan.warning_changed", "loan.status_changed"}
+        "loan.warning_changed", "loan.status_changed", COVERAGE_EVENT}
