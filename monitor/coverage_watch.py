@@ -116,7 +116,6 @@ class CoverageWatch:
 def _event_id(lender_id: str, state: str, report: Coverage) -> str:
     """The same for every dispatcher that sees this change; another for any later change (a
     worker that dies or comes back has another state or start time)."""
-    workers = sorted(f"{w.client_id} {w.state} {w.started_at.isoformat() if w.started_at else ''}"
-                     for w in report.workers)
+    workers = sorted(f"{w.beat.client_id} {w.state} {w.beat.started_at}" for w in report.workers)
     digest = hashlib.sha256("\n".join([lender_id, state, *workers]).encode()).hexdigest()
     return f"coverage-{digest[:40]}"

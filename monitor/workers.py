@@ -56,13 +56,10 @@ class WorkerBeat:
 
 @dataclass(frozen=True, slots=True)
 class WorkerStatus:
-    client_id: str
-    partitions: tuple[int, ...]
-    seen_at: datetime
+    beat: WorkerBeat
     #: live; silent (no beat for too long: crashed, hung or cut off); stopped (cleanly);
     #: mismatch (counts a different number of partitions than this deployment)
     state: str
-    started_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +80,7 @@ def coverage(beats: Iterable[WorkerBeat], total_partitions: int, now: datetime) 
     workers, claims = [], Counter[int]()
     for beat in sorted(beats, key=lambda b: b.client_id):
         state = _state(beat, total_partitions, now)
-        workers.append(WorkerStatus(beat.client_id, beat.partitions, beat.seen_at, state,
-                                    beat.started_at))
+        workers.append(WorkerStatus(beat, state))
         if state == "live":
             claims.update(set(beat.partitions))
     unwatched = tuple(p for p in range(total_partitions) if not claims[p])

@@ -50,8 +50,9 @@ def monitor_coverage(session: Session, principal: Principal, total_partitions: i
         status=report.status, total_partitions=total_partitions,
         unwatched_partitions=list(report.unwatched), doubled_partitions=list(report.doubled),
         unwatched_assets=len(unwatched), unwatched_asset_ids=unwatched[:_LISTED],
-        workers=[MonitorWorkerPublic(client_id=w.client_id, partitions=list(w.partitions),
-                                     state=w.state, seen_at=w.seen_at) for w in report.workers])
+        workers=[MonitorWorkerPublic(client_id=w.beat.client_id, partitions=list(w.beat.partitions),
+                                     state=w.state, seen_at=w.beat.seen_at)
+                 for w in report.workers])
 
 
 def coverage_note(report: MonitorCoveragePublic) -> str | None:

@@ -29,7 +29,7 @@ def test_a_worker_is_live_for_three_checkpoints_and_half_a_minute() -> None:
 def test_stopped_mismatched_and_doubled_workers() -> None:
     report = coverage([beat("a", (0, 1), 5), beat("b", (1, 2), 5),
                        beat("c", (3,), 5, stopped=True), beat("d", (3,), 5, total=8)], 4, NOW)
-    assert [(w.client_id, w.state) for w in report.workers] == [
+    assert [(w.beat.client_id, w.state) for w in report.workers] == [
         ("a", "live"), ("b", "live"), ("c", "stopped"), ("d", "mismatch")]
     assert (report.status, report.unwatched, report.doubled) == ("degraded", (3,), (1,))
     assert coverage([], 4, NOW).status == "down"
