@@ -71,6 +71,22 @@ def test_tow_of_5km_is_raised_within_dwell_plus_two_readings(cadence: int) -> No
     assert found[0].details["rule"] == "fixes"  # every fix clear of the margin
 
 
+def test_a_fix_seconds_short_of_the_dwell_does_not_wait_a_reading_more() -> None:
+    # Seed 1502's carried excavator: fixes 5 min +- 3 s apart, the third outside 9 min 58 s
+    # after the first. Raised there (the evaluate deadline is the dwell plus two readings),
+    # not five minutes later.
+    out_at = T0 + HOUR + 3_000
+    times = [T0 + i * CADENCE for i in range(12)] + [out_at, out_at + CADENCE - 3_000,
+                                                     out_at + DWELL - 2_000]
+    readings = [fix(ts, moved(ANCHOR, 5000 if ts >= out_at else 0, 0)) for ts in times]
+    found = findings(readings)
+    assert [(f.active, f.at_ms) for f in found] == [(True, out_at + DWELL - 2_000)]
+    # Not a whole reading short: two fixes 7.5 min apart are not a 10-minute dwell.
+    early = findings([*readings[:12], readings[12], fix(out_at + 7 * MIN + 30_000,
+                                                        moved(ANCHOR, 5000, 0))])
+    assert early == []
+
+
 def test_a_single_multipath_jump_of_800m_raises_nothing() -> None:
     rng = random.Random(4)
     jumps = {T0 + h * HOUR for h in range(1, 24, 3)}
