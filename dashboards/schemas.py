@@ -166,6 +166,9 @@ class MonitorWorkerPublic(BaseModel):
     #: mismatch (configured with another number of partitions)
     state: str
     seen_at: datetime
+    #: The newest device time it had judged (None: none yet). A live worker whose
+    #: watermark stands still hears nothing: its broker or the ingest may be down.
+    watermark_at: str | None
 
 
 class MonitorCoveragePublic(BaseModel):

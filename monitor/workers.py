@@ -52,6 +52,7 @@ class WorkerBeat:
     seen_at: datetime
     stopped_at: datetime | None
     started_at: datetime | None = None
+    watermark_ms: int = 0  # the newest device time it had judged
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,7 @@ def read_beats(session: Session) -> list[WorkerBeat]:
     return [WorkerBeat(r.client_id, tuple(int(p) for p in r.partitions), r.total_partitions,
                        r.checkpoint_s, as_utc(r.seen_at),
                        None if r.stopped_at is None else as_utc(r.stopped_at),
-                       as_utc(r.started_at))
+                       as_utc(r.started_at), r.watermark_ms)
             for r in session.scalars(select(MonitorWorker))]
 
 

@@ -19,6 +19,7 @@ from dashboards.deps import ContextDep, SessionDep
 from dashboards.schemas import MonitorCoveragePublic, MonitorWorkerPublic
 from ingest.handoff import partition_of
 from monitor.workers import coverage, read_beats
+from registry.db import iso_ms
 from registry.models import Asset, Loan, LoanStatus
 
 __all__ = ["router", "coverage_note", "monitor_coverage"]
@@ -51,7 +52,9 @@ def monitor_coverage(session: Session, principal: Principal, total_partitions: i
         unwatched_partitions=list(report.unwatched), doubled_partitions=list(report.doubled),
         unwatched_assets=len(unwatched), unwatched_asset_ids=unwatched[:_LISTED],
         workers=[MonitorWorkerPublic(client_id=w.beat.client_id, partitions=list(w.beat.partitions),
-                                     state=w.state, seen_at=w.beat.seen_at)
+                                     state=w.state, seen_at=w.beat.seen_at,
+                                     watermark_at=iso_ms(w.beat.watermark_ms)
+                                     if w.beat.watermark_ms else None)
                  for w in report.workers])
 
 
@@ -60,7 +63,8 @@ def coverage_note(report: MonitorCoveragePublic) -> str | None:
 
     >>> from datetime import UTC, datetime
     >>> at = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-    >>> gone = MonitorWorkerPublic(client_id="m2", partitions=[2, 3], state="silent", seen_at=at)
+    >>> gone = MonitorWorkerPublic(client_id="m2", partitions=[2, 3], state="silent", seen_at=at,
+    ...                            watermark_at=None)
     >>> print(coverage_note(MonitorCoveragePublic(
     ...     status="degraded", total_partitions=4, unwatched_partitions=[2, 3],
     ...     doubled_partitions=[], unwatched_assets=1, unwatched_asset_ids=["a9"], workers=[gone])))

@@ -20,7 +20,7 @@ TRUCK = partition_of("truck-1", 16)  # 10: plant-1 is in 0, ship-1 in 12
 def say(registry: Registry, client_id: str, partitions: Sequence[int], ago_s: float = 5.0,
         *, stopping: bool = False) -> None:
     with registry.session() as session:
-        record_beat(session, client_id, partitions, 16, 30.0, 0, 0,
+        record_beat(session, client_id, partitions, 16, 30.0, WALL_MS - 60_000, 0,
                     NOW - timedelta(seconds=ago_s), stopping=stopping)
 
 
@@ -46,6 +46,7 @@ def test_a_silent_worker_leaves_its_partitions_unwatched(client: TestClient,
         "degraded", [TRUCK], ["truck-1"])
     assert [(w["client_id"], w["state"]) for w in body["workers"]] == [
         ("m-a", "live"), ("m-b", "silent")]
+    assert body["workers"][0]["watermark_at"] == "2025-12-28T11:59:00.000Z"  # what it judged
     page = client.get("/").text
     assert f"partition {TRUCK} has no live worker (m-b silent since" in page
     assert "1 watched asset of yours is not being judged" in page
