@@ -6,7 +6,8 @@ anything for its partitions' assets (``monitor.workers``). The webhook
 dispatcher, which runs wherever lenders are told anything, checks the
 workers' coverage every minute and sends ``platform.coverage_changed`` to a
 lender whose watched assets went from all judged to some not (``state``
-``unwatched``, with how many and which), or back (``watched``). A state must
+``unwatched``, with how many and which; told again if the unwatched
+partitions change), or back (``watched``). A state must
 hold for two checks in a row before it is told, so a worker restarting
 between two checks is not news. Several dispatchers tell a change once:
 the event id is made of what they all read alike (the lender, the state and
@@ -21,6 +22,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,8 +45,12 @@ _LISTED = 100
 @dataclass(slots=True)
 class _Seen:
     state: str
+    partitions: tuple[int, ...]  # the lender's assets' partitions no live worker judges
     checks: int  # consecutive checks it has held
     since: datetime
+
+    def same(self, state: str, partitions: tuple[int, ...]) -> bool:
+        return self.state == state and self.partitions == partitions
 
 
 class CoverageWatch:
@@ -72,9 +78,10 @@ class CoverageWatch:
             report = coverage(read_beats(session), self.total_partitions, now)
             for lender_id, unwatched in self._unwatched_by_lender(session, report).items():
                 state = "unwatched" if unwatched else "watched"
+                parts = tuple(sorted({partition_of(a, self.total_partitions) for a in unwatched}))
                 seen = self._seen.get(lender_id)
-                if seen is None or seen.state != state:
-                    seen = self._seen[lender_id] = _Seen(state, 0, now)
+                if seen is None or not seen.same(state, parts):
+                    seen = self._seen[lender_id] = _Seen(state, parts, 0, now)
                 seen.checks += 1
                 if seen.checks >= self.hold and self._tell(session, lender_id, seen, unwatched,
                                                            report):
@@ -94,18 +101,19 @@ class CoverageWatch:
 
     def _tell(self, session: Session, lender_id: str, seen: _Seen, unwatched: list[str],
               report: Coverage) -> bool:
-        """Enqueue the change unless the lender was last told this state already."""
+        """Enqueue the change unless the lender was last told just this (the same state and,
+        while unwatched, the same partitions: more of them going dark is news too)."""
         events = select(OutboxEvent).where(OutboxEvent.lender_id == lender_id,
                                            OutboxEvent.event_type == COVERAGE_EVENT)
         last = session.scalars(events.order_by(OutboxEvent.id.desc()).limit(1)).first()
-        told = json.loads(last.payload)["data"]["state"] if last is not None else "watched"
-        if told == seen.state:
+        told: dict[str, Any] = (json.loads(last.payload)["data"] if last is not None
+                                else {"state": "watched"})
+        if seen.same(told["state"], tuple(told.get("partitions", ()))):
             return False
-        partitions = sorted({partition_of(a, self.total_partitions) for a in unwatched})
         since = as_utc(seen.since)
         enqueue_event(session, lender_id=lender_id, event_type=COVERAGE_EVENT,
                       data={"state": seen.state, "unwatched_assets": len(unwatched),
-                            "asset_ids": unwatched[:_LISTED], "partitions": partitions,
+                            "asset_ids": unwatched[:_LISTED], "partitions": list(seen.partitions),
                             "since": iso_z(since)},
                       event_id=_event_id(lender_id, seen.state, report), occurred_at=since)
         log.warning("lender %s told its collateral is %s (%d assets not judged)", lender_id,

@@ -95,3 +95,26 @@ def test_the_dispatcher_checks_every_minute_and_delivers_on(registry_with: Regis
     assert told(registry) == []
     dispatcher.run_once(T + MINUTE)
     assert [(lender, d["state"]) for lender, d in told(registry)] == [("lender-1", "unwatched")]
+
+
+def test_more_of_a_lenders_collateral_going_dark_is_news_too(
+        registry_with: RegistryWith) -> None:
+    fleet = small_fleet("http://127.0.0.1:9")
+    fleet["assets"].append({**fleet["assets"][0], "id": "asset-4", "device_id": "cm-4"})
+    registry = registry_with(fleet)
+    q = partition_of("asset-4", 4)
+    assert q != P
+    rest = [p for p in range(4) if p not in (P, q)]
+    watch = CoverageWatch(registry, 4)
+    for client, parts in (("m-a", rest), ("m-b", [P]), ("m-c", [q])):
+        beat(registry, client, parts, T, starting=True)
+    beat(registry, "m-a", rest, T + 10 * MINUTE)
+    beat(registry, "m-c", [q], T + 10 * MINUTE)  # m-b silent
+    watch.check(T + 10 * MINUTE)
+    assert watch.check(T + 11 * MINUTE) == ["lender-1"]
+    beat(registry, "m-a", rest, T + 20 * MINUTE)  # now m-c too
+    watch.check(T + 20 * MINUTE)
+    assert watch.check(T + 21 * MINUTE) == ["lender-1"]
+    assert watch.check(T + 22 * MINUTE) == []
+    assert [(d["state"], d["partitions"], d["unwatched_assets"]) for _, d in told(registry)] == [
+        ("unwatched", [P], 1), ("unwatched", sorted([P, q]), 2)]
