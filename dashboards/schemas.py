@@ -28,6 +28,7 @@ __all__ = [
     "DeadLettersPublic",
     "HealthPublic",
     "MonitorCoveragePublic",
+    "MonitorHealthPublic",
     "MonitorWorkerPublic",
 ]
 
@@ -181,6 +182,14 @@ class MonitorCoveragePublic(BaseModel):
     unwatched_assets: int
     unwatched_asset_ids: list[str]  # the first 100
     workers: list[MonitorWorkerPublic]
+
+
+class MonitorHealthPublic(BaseModel):
+    status: str  # ok, degraded or down (as /api/monitor/coverage)
+    total_partitions: int
+    unwatched_partitions: int
+    doubled_partitions: int
+    live_workers: int
 
 
 class HealthPublic(BaseModel):

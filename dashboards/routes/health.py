@@ -1,16 +1,19 @@
-"""GET /healthz: can this process reach the registry and the telemetry store?"""
+"""GET /healthz: can this process reach the registry and the telemetry store?
+GET /healthz/monitor: does a live monitor worker judge every partition?"""
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response, status
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboards.deps import RegistryDep, StoreDep
-from dashboards.schemas import HealthPublic
+from dashboards.deps import ContextDep, RegistryDep, StoreDep
+from dashboards.schemas import HealthPublic, MonitorHealthPublic
 from ingest.store import TelemetryStore
+from monitor.workers import coverage, read_beats
 from registry import Registry
 
 __all__ = ["router"]
@@ -28,6 +31,24 @@ def read_health(registry: RegistryDep, store: StoreDep, response: Response) -> H
     if not healthy:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return HealthPublic(status="ok" if healthy else "unavailable", **parts)
+
+
+@router.get("/healthz/monitor", response_model=MonitorHealthPublic,
+            responses={503: {"model": MonitorHealthPublic,
+                             "description": "some partitions have no live monitor worker"}})
+def read_monitor_health(context: ContextDep, response: Response) -> MonitorHealthPublic:
+    """For an uptime checker: 503 unless every partition has one live worker (the API's
+    ``/api/monitor/coverage`` says which, and whose assets; this needs no token and says
+    only how many)."""
+    now = datetime.fromtimestamp(context.now_ms() / 1000, UTC)
+    with context.registry.session() as session:
+        report = coverage(read_beats(session), context.options.total_partitions, now)
+    if report.status != "ok":
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return MonitorHealthPublic(
+        status=report.status, total_partitions=report.total_partitions,
+        unwatched_partitions=len(report.unwatched), doubled_partitions=len(report.doubled),
+        live_workers=sum(w.state == "live" for w in report.workers))
 
 
 def _registry_state(registry: Registry) -> str:

@@ -73,3 +73,17 @@ def test_a_closed_loan_is_not_counted(client: TestClient, registry: Registry) ->
     assert client.patch("/api/loans/n1", json={"status": "closed"}).status_code == 200
     body = client.get("/api/monitor/coverage").json()
     assert (body["status"], body["unwatched_assets"]) == ("degraded", 0)
+
+
+def test_an_uptime_checker_sees_the_monitor_without_a_token(
+        app_tokens: tuple[TestClient, dict[str, str]], registry: Registry) -> None:
+    anonymous, _ = app_tokens
+    down = anonymous.get("/healthz/monitor")
+    assert (down.status_code, down.json()["status"], down.json()["unwatched_partitions"]) == (
+        503, "down", 16)
+    say(registry, "m-a", list(ALL))
+    up = anonymous.get("/healthz/monitor")
+    assert (up.status_code, up.json()) == (200, {
+        "status": "ok", "total_partitions": 16, "unwatched_partitions": 0,
+        "doubled_partitions": 0, "live_workers": 1})
+    assert "truck-1" not in up.text and "m-a" not in up.text  # counts only, no names

@@ -97,7 +97,7 @@ CASES: dict[str, Case] = {
     "DELETE /api/users/{user_id}/tokens/{token_id}": Case("/api/users/ana/tokens/{ana_token}"),
     "GET /api/audit": Case("/api/audit", expect="list"),
 }
-PUBLIC = {"GET /healthz"}
+PUBLIC = {"GET /healthz", "GET /healthz/monitor"}
 
 
 def _routes(app: Any) -> set[str]:
