@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from schemathesis.checks import not_a_server_error
 from dashboards.app import create_app
 from dashboards.deps import ApiOptions
 from ingest.store.embedded import EmbeddedStore
+from monitor.workers import record_beat
 from registry import Registry
 from registry.access import Role
 from tests.dashboards.conftest import WALL_MS, auth, fill_registry, fill_store, make_token
@@ -30,6 +32,9 @@ _REGISTRY = Registry(f"sqlite:///{_ROOT}/r.db")
 fill_registry(_REGISTRY)
 _STORE = EmbeddedStore(_ROOT / "t.db")
 fill_store(_STORE)
+with _REGISTRY.session() as _session:  # a running monitor, as beside any live API
+    record_beat(_session, "cw-monitor", range(16), 16, 30.0, WALL_MS, 0,
+                datetime.fromtimestamp(WALL_MS / 1000, UTC))
 
 
 def _clean_up() -> None:
