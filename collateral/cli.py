@@ -211,10 +211,10 @@ def _cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.service import MonitorConfig, MonitorService
     from monitor.webhooks import WebhookDispatcher
 
+    parts = _partitions(args.partitions, settings.partitions) if args.partitions else None
     endpoint = broker_endpoint(_require_broker(settings))
     stop = _stop_on_signals()
     registry = open_registry(settings)
-    parts = [int(p) for p in args.partitions.split(",")] if args.partitions else None
     service = MonitorService(endpoint, registry,
                              MonitorConfig(client_id=args.client_id, partitions=parts,
                                            total_partitions=settings.partitions))
@@ -225,6 +225,30 @@ def _cmd_monitor(settings: Settings, args: argparse.Namespace) -> int:
     dispatcher.run_forever(stop)
     service.stop()
     return 0
+
+
+def _partitions(text: str, total: int) -> list[int]:
+    """``--partitions 0,1,5`` checked against ``CW_PARTITIONS``: a worker given a number
+    no reading is handed off to would watch nothing and say it watches it.
+
+    >>> _partitions("3, 1", 16)
+    [1, 3]
+    >>> _partitions("16", 16)
+    Traceback (most recent call last):
+    ValueError: --partitions: 16 is not one of 0..15 (CW_PARTITIONS=16)
+    """
+    parts: set[int] = set()
+    for item in text.split(","):
+        word = item.strip()
+        if not word.isdigit():
+            raise ValueError(f"--partitions: {word!r} is not a partition number")
+        if int(word) >= total:
+            raise ValueError(f"--partitions: {word} is not one of 0..{total - 1} "
+                             f"(CW_PARTITIONS={total})")
+        if int(word) in parts:
+            raise ValueError(f"--partitions: {word} is named twice")
+        parts.add(int(word))
+    return sorted(parts)
 
 
 def _cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:

@@ -70,6 +70,9 @@ class MonitorService:
         self._released: dict[str, Pledge] = {}  # assets on closed loans: not watched
         self._pledge_loader = PledgeLoader()
         self._parts = frozenset(self.config.partitions or range(self.config.total_partitions))
+        if not all(0 <= p < self.config.total_partitions for p in self._parts):
+            raise ValueError(f"partitions {sorted(self._parts)} are not all within "
+                             f"0..{self.config.total_partitions - 1}")
         self._inbox: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._client: mqtt.Client | None = None

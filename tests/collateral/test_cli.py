@@ -44,3 +44,24 @@ def test_services_need_a_broker_url(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "demo" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    ("0,16", "16 is not one of 0..15 (CW_PARTITIONS=16)"),
+    ("0,a", "'a' is not a partition number"),
+    ("2,2", "2 is named twice")])
+def test_a_monitor_given_partitions_no_reading_goes_to_refuses_to_start(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], given: str, said: str) -> None:
+    # Refused before anything is opened: no broker is asked for, no registry is made.
+    assert main(["monitor", "--partitions", given, "--data-dir", str(tmp_path)]) == 2
+    assert said in capsys.readouterr().err
+    assert not (tmp_path / "registry.db").exists()
+
+
+def test_the_service_checks_its_partitions_too() -> None:
+    from ingest.mqtt import MqttEndpoint
+    from monitor.service import MonitorConfig, MonitorService
+
+    with pytest.raises(ValueError, match="not all within 0..3"):
+        MonitorService(MqttEndpoint("127.0.0.1", 1), None,  # type: ignore[arg-type]
+                       MonitorConfig(partitions=[1, 4], total_partitions=4))
