@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -48,6 +49,10 @@ class AppContext:
     store: TelemetryStore
     now_ms: Callable[[], int]
     options: ApiOptions = field(default_factory=ApiOptions)
+
+    def now(self) -> datetime:
+        """``now_ms`` as a UTC datetime (the wall clock, or the tests' fixed one)."""
+        return datetime.fromtimestamp(self.now_ms() / 1000, UTC)
 
 
 def get_context(request: Request) -> AppContext:

@@ -147,7 +147,7 @@ def _alert_public(alert: Alert, loan_id: str, lender_id: str) -> AlertPublic:
         kind=alert.kind, status=alert.status, opened_at_ms=alert.opened_at_ms,
         opened_at=iso_ms(alert.opened_at_ms), updated_at_ms=alert.updated_at_ms,
         updated_at=iso_ms(alert.updated_at_ms), resolved_at_ms=resolved,
-        resolved_at=iso_ms(resolved) if resolved is not None else None,
+        resolved_at=iso_ms(resolved),
         reason=alert.reason, details=dict(alert.details or {}), **people)
 
 
@@ -188,6 +188,6 @@ def _loan_public(loan: Loan, asset_count: int, open_alert_count: int) -> LoanPub
         id=loan.id, lender_id=loan.lender_id, borrower=loan.borrower, principal=loan.principal,
         currency=loan.currency, warning_level=loan.warning_level,
         warning_reason=loan.warning_reason, warning_changed_ms=changed,
-        warning_changed_at=iso_ms(changed) if changed is not None else None,
+        warning_changed_at=iso_ms(changed),
         asset_count=asset_count, open_alert_count=open_alert_count, status=loan.status,
         closed_at=iso_z(loan.closed_at) if loan.closed_at is not None else None)

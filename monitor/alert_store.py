@@ -170,7 +170,7 @@ class AlertStore:
         session.add(WarningChange(loan_id=loan_id, level=level.value, previous=previous,
                                   reason=reason, at_ms=at_ms))
         data = {"loan_id": loan_id, "level": level.value, "previous": previous, "reason": reason,
-                "at": _iso(at_ms)}
+                "at": iso_ms(at_ms)}
         self._enqueue(session, loan.lender_id, "loan.warning_changed", data,
                       f"loan-{loan_id}-warning-{at_ms}-{level.value}", at_ms)
         log.info("loan %s warning %s -> %s (%s)", loan_id, previous, level.value, reason)
@@ -186,10 +186,6 @@ def _last_time(changes: Iterable[AlertChange]) -> int:
     return max(c.alert.updated_at_ms for c in changes)
 
 
-def _iso(ms: int | None) -> str | None:
-    return None if ms is None else iso_ms(ms)
-
-
 def _alert_data(alert_id: int, alert: Alert, pledge: Pledge, why: str) -> dict[str, Any]:
     """An alert event's ``data``: the alert, and why this event (e.g. what resolved it)."""
     return {
@@ -198,9 +194,9 @@ def _alert_data(alert_id: int, alert: Alert, pledge: Pledge, why: str) -> dict[s
         "loan_id": pledge.loan_id,
         "kind": alert.kind.value,
         "status": alert.status.value,
-        "opened_at": _iso(alert.opened_at_ms),
-        "updated_at": _iso(alert.updated_at_ms),
-        "resolved_at": _iso(alert.resolved_at_ms),
+        "opened_at": iso_ms(alert.opened_at_ms),
+        "updated_at": iso_ms(alert.updated_at_ms),
+        "resolved_at": iso_ms(alert.resolved_at_ms),
         "reason": alert.reason,
         "details": dict(alert.details),
         "why": why,  # "condition started", "resolved by ana", "loan … closed: …", …

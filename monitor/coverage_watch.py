@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 
 from ingest.handoff import partition_of
 from monitor.outbox import enqueue_event
-from monitor.workers import Coverage, coverage, read_beats
+from monitor.workers import Coverage, coverage, read_beats, unwatched_by_lender
 from registry import Registry
 from registry.db import as_utc, iso_z
-from registry.models import Asset, Loan, LoanStatus, OutboxEvent
+from registry.models import OutboxEvent
 
 __all__ = ["COVERAGE_EVENT", "CoverageWatch"]
 
@@ -76,7 +76,7 @@ class CoverageWatch:
         told = []
         with self.registry.session() as session:
             report = coverage(read_beats(session), self.total_partitions, now)
-            for lender_id, unwatched in self._unwatched_by_lender(session, report).items():
+            for lender_id, unwatched in unwatched_by_lender(session, report).items():
                 state = "unwatched" if unwatched else "watched"
                 parts = tuple(sorted({partition_of(a, self.total_partitions) for a in unwatched}))
                 seen = self._seen.get(lender_id)
@@ -87,17 +87,6 @@ class CoverageWatch:
                                                            report):
                     told.append(lender_id)
         return told
-
-    def _unwatched_by_lender(self, session: Session, report: Coverage) -> dict[str, list[str]]:
-        """Each lender with watched assets (active loans), and those of them not judged."""
-        lenders: dict[str, list[str]] = {}
-        rows = session.execute(select(Asset.id, Loan.lender_id).join(Loan, Asset.loan_id == Loan.id)
-                               .where(Loan.status == LoanStatus.ACTIVE).order_by(Asset.id))
-        for asset_id, lender_id in rows:
-            mine = lenders.setdefault(lender_id, [])
-            if not report.watches(partition_of(asset_id, self.total_partitions)):
-                mine.append(asset_id)
-        return lenders
 
     def _tell(self, session: Session, lender_id: str, seen: _Seen, unwatched: list[str],
               report: Coverage) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
+from sqlalchemy.orm import Session
 
 from ingest.dedup import Deduplicator
 from ingest.handoff import decode_handoff, handoff_topic, partition_of
@@ -88,7 +89,8 @@ class MonitorService:
 
     def start(self) -> None:
         self.prepare()
-        self._checkpoint(starting=True)  # says at once which partitions it now watches
+        with self.registry.session() as session:  # say at once which partitions it watches
+            self._beat(session, starting=True)
         log.info("monitor: detection engine %s", compiled.describe())
         topics = [handoff_topic(p) for p in sorted(self._parts)]
         self._client = connect_consumer(self.endpoint, self.config.client_id, topics,
@@ -252,18 +254,23 @@ class MonitorService:
                 changes.append(AlertChange(new, events))
         return changes
 
-    def _checkpoint(self, *, starting: bool = False, stopping: bool = False) -> None:
-        """Save the detectors' state, and say which partitions this worker judges (a beat:
-        ``monitor.workers``), in one transaction."""
+    def _checkpoint(self, *, stopping: bool = False) -> None:
+        """Save the detectors' state, and the beat with it, in one transaction."""
         data = {"engine": self.engine.snapshot(), "watermark_ms": self.watermark_ms,
                 "people_seen": self._people_seen}
-        now = datetime.now(UTC)
-        cfg = self.config
         with self.registry.session() as session:
-            session.merge(Checkpoint(key=self._checkpoint_key, data=data, updated_at=now))
-            record_beat(session, cfg.client_id, sorted(self._parts), cfg.total_partitions,
-                        cfg.checkpoint_s, self.watermark_ms, self.readings_seen, now,
-                        starting=starting, stopping=stopping)
+            session.merge(Checkpoint(key=self._checkpoint_key, data=data,
+                                     updated_at=datetime.now(UTC)))
+            self._beat(session, stopping=stopping)
+
+    def _beat(self, session: Session, *, starting: bool = False,
+              stopping: bool = False) -> None:
+        """Say which partitions this worker judges (``monitor.workers``). At start only this:
+        the state it just restored need not be saved again."""
+        cfg = self.config
+        record_beat(session, cfg.client_id, sorted(self._parts), cfg.total_partitions,
+                    cfg.checkpoint_s, self.watermark_ms, self.readings_seen, datetime.now(UTC),
+                    starting=starting, stopping=stopping)
 
     def _restore(self) -> None:
         with self.registry.session() as session:

@@ -31,10 +31,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ingest.handoff import partition_of
 from registry.db import as_utc
-from registry.models import MonitorWorker
+from registry.models import Asset, Loan, LoanStatus, MonitorWorker
 
-__all__ = ["Coverage", "WorkerBeat", "WorkerStatus", "coverage", "read_beats", "record_beat"]
+__all__ = ["Coverage", "WorkerBeat", "WorkerStatus", "coverage", "read_beats", "record_beat",
+           "unwatched_by_lender"]
 
 #: A worker is silent once this many of its checkpoint intervals pass without a beat.
 SILENT_AFTER_CHECKPOINTS = 3.0
@@ -99,6 +101,22 @@ def _state(beat: WorkerBeat, total_partitions: int, now: datetime) -> str:
     quiet = as_utc(now) - as_utc(beat.seen_at)
     allowed = timedelta(seconds=SILENT_AFTER_CHECKPOINTS * beat.checkpoint_s) + SILENT_GRACE
     return "live" if quiet <= allowed else "silent"
+
+
+def unwatched_by_lender(session: Session, report: Coverage,
+                        lenders: frozenset[str] | None = None) -> dict[str, list[str]]:
+    """Each lender with watched assets (active loans; only ``lenders`` unless None), and
+    those of its assets in partitions no live worker judges, by id."""
+    statement = (select(Asset.id, Loan.lender_id).join(Loan, Asset.loan_id == Loan.id)
+                 .where(Loan.status == LoanStatus.ACTIVE).order_by(Asset.id))
+    if lenders is not None:
+        statement = statement.where(Loan.lender_id.in_(lenders))
+    by_lender: dict[str, list[str]] = {}
+    for asset_id, lender_id in session.execute(statement):
+        mine = by_lender.setdefault(lender_id, [])
+        if not report.watches(partition_of(asset_id, report.total_partitions)):
+            mine.append(asset_id)
+    return by_lender
 
 
 def read_beats(session: Session) -> list[WorkerBeat]:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,13 +49,17 @@ def iso_z(value: datetime, timespec: str = "milliseconds") -> str:
     return as_utc(value).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
-def iso_ms(ms: int) -> str:
-    """Epoch milliseconds as ``iso_z`` prints them.
+@overload
+def iso_ms(ms: int) -> str: ...
+@overload
+def iso_ms(ms: None) -> None: ...
+def iso_ms(ms: int | None) -> str | None:
+    """Epoch milliseconds as ``iso_z`` prints them; no time (None) stays None.
 
-    >>> iso_ms(1764331200000)
-    '2025-11-28T12:00:00.000Z'
+    >>> iso_ms(1764331200000), iso_ms(None)
+    ('2025-11-28T12:00:00.000Z', None)
     """
-    return iso_z(datetime.fromtimestamp(ms / 1000, UTC))
+    return None if ms is None else iso_z(datetime.fromtimestamp(ms / 1000, UTC))
 
 
 def default_sqlite_url(data_dir: Path) -> str:

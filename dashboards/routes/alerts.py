@@ -118,13 +118,10 @@ CSV_COLUMNS = ("id", "lender_id", "loan_id", "asset_id", "kind", "status", "open
 
 
 def _cells(alert: AlertPublic) -> list[str]:
-    def at(ms: int | None) -> str:
-        return iso_ms(ms) if ms is not None else ""
-
     cells = [str(alert.id), alert.lender_id, alert.loan_id, alert.asset_id, alert.kind,
              alert.status, alert.opened_at, alert.updated_at, alert.resolved_at or "",
-             alert.reason, alert.acknowledged_by or "", at(alert.acknowledged_at_ms),
-             alert.resolved_by or "", at(alert.snoozed_until_ms),
+             alert.reason, alert.acknowledged_by or "", iso_ms(alert.acknowledged_at_ms) or "",
+             alert.resolved_by or "", iso_ms(alert.snoozed_until_ms) or "",
              json.dumps(alert.details, sort_keys=True, separators=(",", ":"))]
     return [_inert(c) for c in cells]
 

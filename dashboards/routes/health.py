@@ -4,13 +4,12 @@ GET /healthz/monitor: does a live monitor worker judge every partition?"""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response, status
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboards.deps import ContextDep, RegistryDep, StoreDep
+from dashboards.deps import ContextDep, RegistryDep, SessionDep, StoreDep
 from dashboards.schemas import HealthPublic, MonitorHealthPublic
 from ingest.store import TelemetryStore
 from monitor.workers import coverage, read_beats
@@ -36,13 +35,12 @@ def read_health(registry: RegistryDep, store: StoreDep, response: Response) -> H
 @router.get("/healthz/monitor", response_model=MonitorHealthPublic,
             responses={503: {"model": MonitorHealthPublic,
                              "description": "some partitions have no live monitor worker"}})
-def read_monitor_health(context: ContextDep, response: Response) -> MonitorHealthPublic:
+def read_monitor_health(session: SessionDep, context: ContextDep,
+                        response: Response) -> MonitorHealthPublic:
     """For an uptime checker: 503 unless every partition has one live worker (the API's
     ``/api/monitor/coverage`` says which, and whose assets; this needs no token and says
     only how many)."""
-    now = datetime.fromtimestamp(context.now_ms() / 1000, UTC)
-    with context.registry.session() as session:
-        report = coverage(read_beats(session), context.options.total_partitions, now)
+    report = coverage(read_beats(session), context.options.total_partitions, context.now())
     if report.status != "ok":
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return MonitorHealthPublic(

@@ -8,19 +8,16 @@ that fall in the others.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import APIRouter
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboards.auth import Principal, PrincipalDep
 from dashboards.deps import ContextDep, SessionDep
 from dashboards.schemas import MonitorCoveragePublic, MonitorWorkerPublic
-from ingest.handoff import partition_of
-from monitor.workers import coverage, read_beats
+from monitor.workers import coverage, read_beats, unwatched_by_lender
 from registry.db import iso_ms
-from registry.models import Asset, Loan, LoanStatus
 
 __all__ = ["router", "coverage_note", "monitor_coverage"]
 
@@ -32,8 +29,7 @@ _LISTED = 100
 @router.get("/coverage", response_model=MonitorCoveragePublic)
 def read_coverage(session: SessionDep, principal: PrincipalDep,
                   context: ContextDep) -> MonitorCoveragePublic:
-    now = datetime.fromtimestamp(context.now_ms() / 1000, UTC)
-    return monitor_coverage(session, principal, context.options.total_partitions, now)
+    return monitor_coverage(session, principal, context.options.total_partitions, context.now())
 
 
 def monitor_coverage(session: Session, principal: Principal, total_partitions: int,
@@ -41,20 +37,16 @@ def monitor_coverage(session: Session, principal: Principal, total_partitions: i
     report = coverage(read_beats(session), total_partitions, now)
     unwatched: list[str] = []
     if report.unwatched:
-        statement = (select(Asset.id).join(Loan, Asset.loan_id == Loan.id)
-                     .where(Loan.status == LoanStatus.ACTIVE).order_by(Asset.id))
-        if principal.lenders is not None:
-            statement = statement.where(Loan.lender_id.in_(principal.lenders))
-        unwatched = [a for a in session.scalars(statement)
-                     if not report.watches(partition_of(a, total_partitions))]
+        unwatched = sorted(a for ids in unwatched_by_lender(session, report,
+                                                            principal.lenders).values()
+                           for a in ids)
     return MonitorCoveragePublic(
         status=report.status, total_partitions=total_partitions,
         unwatched_partitions=list(report.unwatched), doubled_partitions=list(report.doubled),
         unwatched_assets=len(unwatched), unwatched_asset_ids=unwatched[:_LISTED],
         workers=[MonitorWorkerPublic(client_id=w.beat.client_id, partitions=list(w.beat.partitions),
                                      state=w.state, seen_at=w.beat.seen_at,
-                                     watermark_at=iso_ms(w.beat.watermark_ms)
-                                     if w.beat.watermark_ms else None)
+                                     watermark_at=iso_ms(w.beat.watermark_ms or None))
                  for w in report.workers])
 
 

@@ -97,8 +97,7 @@ def read_index(request: Request, session: SessionDep, store: StoreDep,
                          if principal.role in PROVISIONERS else 0),
         "store_error": store_error,
         "monitor_note": coverage_note(monitor_coverage(
-            session, principal, app.options.total_partitions,
-            datetime.fromtimestamp(app.now_ms() / 1000, UTC))),
+            session, principal, app.options.total_partitions, app.now())),
         "page_rows": PAGE_ROWS,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.service import MonitorConfig
+from monitor.service import MonitorConfig, MonitorService
 from monitor.workers import WorkerBeat, coverage, read_beats
 from tests.monitor.conftest import RegistryWith
 from tests.monitor.factories import unstarted_monitor
@@ -35,13 +35,18 @@ def test_stopped_mismatched_and_doubled_workers() -> None:
     assert coverage([], 4, NOW).status == "down"
 
 
+def say_started(service: MonitorService) -> None:
+    with service.registry.session() as session:
+        service._beat(session, starting=True)
+
+
 def test_the_monitor_says_which_partitions_it_watches_and_when_it_stops(
         registry_with: RegistryWith) -> None:
     registry = registry_with()
     config = MonitorConfig(client_id="m-a", partitions=[2, 0, 1], total_partitions=4)
     service = unstarted_monitor(registry, config)
     service.prepare()
-    service._checkpoint(starting=True)  # what start() does before it connects
+    say_started(service)  # what start() does before it connects
     with registry.session() as session:
         beats = read_beats(session)
     assert [(b.client_id, b.partitions, b.total_partitions, b.stopped_at) for b in beats] == [
@@ -57,7 +62,7 @@ def test_the_monitor_says_which_partitions_it_watches_and_when_it_stops(
 
     again = unstarted_monitor(registry, config)  # restarted: watching again
     again.prepare()
-    again._checkpoint(starting=True)
+    say_started(again)
     with registry.session() as session:
         report = coverage(read_beats(session), 4, datetime.now(UTC))
     assert (report.workers[0].state, report.unwatched) == ("live", (3,))
