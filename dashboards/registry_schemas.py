@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from monitor.alert_actions import RECORDED
 from registry.access import Role
-from registry.fleet_io import AssetKind, WebhookEvent, WindowIn
+from registry.fleet_io import AssetKind, WebhookEvents, WindowIn
 from registry.geo import PolygonGeometry, SiteFeature
 from registry.models import LoanStatus
 
@@ -207,13 +207,7 @@ class TokenOut(BaseModel):
 class WebhookIn(_In):
     url: Annotated[str, Field(min_length=1, max_length=2000)]
     #: The event types to send (the others are marked skipped); null or absent: all.
-    events: Annotated[list[WebhookEvent], Field(min_length=1)] | None = None
-
-    @model_validator(mode="after")
-    def _events_once_each(self) -> WebhookIn:
-        if self.events is not None and len(set(self.events)) != len(self.events):
-            raise ValueError("events names a type twice")
-        return self
+    events: WebhookEvents | None = None
 
 
 class WebhookOut(BaseModel):

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,6 +38,17 @@ log = logging.getLogger(__name__)
 # Kinds grow with the simulator (issue 3); the registry only needs a sane name.
 AssetKind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 WebhookEvent = Literal[WEBHOOK_EVENT_TYPES]  # type: ignore[valid-type]  # one of them
+
+
+def _each_once(events: list[str]) -> list[str]:
+    if len(set(events)) != len(events):
+        raise ValueError("events names a type twice")
+    return events
+
+
+#: The event types a lender's webhook takes (fleet files and the API alike): one or more,
+#: each once.
+WebhookEvents = Annotated[list[WebhookEvent], Field(min_length=1), AfterValidator(_each_once)]
 
 
 class _Strict(BaseModel):
@@ -86,7 +104,7 @@ class LenderIn(_Strict):
     organisation: str | None = Field(default=None, max_length=64)
     webhook_url: str | None = None
     webhook_secret: str | None = None
-    webhook_events: list[WebhookEvent] | None = Field(default=None, min_length=1)
+    webhook_events: WebhookEvents | None = None
 
 
 class BorrowerIn(_Strict):

@@ -86,6 +86,8 @@ def test_import_is_an_upsert(registry: Registry) -> None:
         (lambda f: f["devices"].append({"id": "trk-1", "asset_id": "a1"}), "duplicate device"),
         (lambda f: f["devices"].append({"id": "z", "asset_id": "a9"}), "unknown asset 'a9'"),
         (lambda f: f.update(version=2), "version"),
+        (lambda f: f["lenders"][0].update(webhook_events=["alert.opened", "alert.opened"]),
+         "names a type twice"),
     ],
 )
 def test_bad_fleet_is_refused_with_a_clear_error_and_nothing_written(
